@@ -1,0 +1,66 @@
+"""The data model every stage shares: what a check is, what it found, and a submission's report."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    "The outcome of one check on one submission."
+
+    exercise: str
+    name: str
+    passed: bool
+    score: float
+    max_score: float
+    hidden: bool
+    message: str = ""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        del d["exercise"]
+        return d
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    "All checks of one exercise; its score follows the rules in `scoring`."
+
+    grade_id: str
+    checks: tuple[CheckResult, ...]
+    score: float
+    max_score: float
+
+    def to_dict(self) -> dict:
+        return {
+            "score": self.score,
+            "max_score": self.max_score,
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    "A graded submission: the stable shape that report.json and every other format are written from."
+
+    submission: str
+    exercises: dict[str, ExerciseResult]
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        return round(sum(e.score for e in self.exercises.values()), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(e.max_score for e in self.exercises.values()), 4)
+
+    def to_dict(self) -> dict:
+        return {
+            "submission": self.submission,
+            "score": self.score,
+            "max_score": self.max_score,
+            "exercises": {k: e.to_dict() for k, e in self.exercises.items()},
+            "meta": self.meta,
+        }
