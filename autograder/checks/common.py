@@ -1,0 +1,108 @@
+"""Input makers, comparisons and hints that several exercises' checks share."""
+
+from __future__ import annotations
+
+import torch
+
+from autograder import compare
+from autograder.checks import no_error
+
+
+class ProbeError:
+    "What a check sees when the student's code raised instead of answering."
+
+    def __init__(self, text: str, kind: str = ""):
+        self.text, self.kind = text, kind
+
+    def __repr__(self):
+        return f"error: {self.text}"
+
+
+def gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def randn(seed: int, *shape, scale=1.0, dtype=torch.float32) -> torch.Tensor:
+    return (torch.randn(*shape, generator=gen(seed), dtype=torch.float64) * scale).to(dtype)
+
+
+def random_shapes(seed: int, count=6) -> list[tuple[int, int]]:
+    "Shapes including the edge cases a row-wise function gets wrong: one row, one column."
+    g = gen(seed)
+    rnd = lambda hi: int(torch.randint(1, hi, (1,), generator=g))
+    return [(1, 5), (7, 1), *[(rnd(40), rnd(15)) for _ in range(count - 2)]]
+
+
+def same(atol=1e-5, rtol=1e-4, check_dtype=True):
+    "Compare whole answers."
+    return lambda e, g, a: compare.values(e, g, atol, rtol, check_dtype)
+
+
+def each(atol=1e-5, rtol=1e-4):
+    "Compare lists of {'value'|'error'} parts, as call_each returns them; names the failing input."
+
+    def cmp(exp, got, args):
+        inputs = args[-1]
+        for i, (e, g) in enumerate(zip(exp, got)):
+            shape = tuple(inputs[i][0].shape)
+            err = no_error(g)
+            if err and g.get("kind") == "NotImplementedError":
+                return "not implemented yet"
+            if err:
+                return f"on an input of shape {shape}: raised {err}"
+            p = compare.values(e["value"], g["value"], atol, rtol)
+            if p:
+                return f"on an input of shape {shape} ({inputs[i][0].dtype}): {p}"
+        return None
+
+    return cmp
+
+
+def part(key, cmp=None):
+    "Compare one named part of a probe's answer (probes that return several {'value'} parts)."
+
+    def check(exp, got, args):
+        g = got[key]
+        err = no_error(g)
+        if err:
+            return f"raised {err}"
+        if cmp is not None:
+            return cmp(exp[key]["value"], g["value"], args)
+        return compare.values(exp[key]["value"], g["value"])
+
+    return check
+
+
+def raised(*words):
+    "A hint test: the student's code raised an error whose text contains one of the words."
+    return lambda e, g, a: isinstance(g, ProbeError) and any(w in g.text for w in words)
+
+
+def close_to(fn):
+    "A hint test: the student's answer matches what a known mistake, fn(args), would give."
+
+    def test(e, g, a):
+        want = fn(*a[1:]) if isinstance(a[0], str) else fn(*a)
+        return isinstance(g, torch.Tensor) and compare.values(want, g, check_dtype=False) is None
+
+    return test
+
+
+def has_nonfinite(e, g, a):
+    return isinstance(g, torch.Tensor) and not g.isfinite().all() and bool(e.isfinite().all())
+
+
+def items(labels):
+    "Compare the list of {'value'|'error'} parts under 'items', naming each by its label."
+
+    def cmp(exp, got, args):
+        for label, e, g in zip(labels, exp["items"], got["items"]):
+            err = no_error(g)
+            if err:
+                return f"{label} raised {err}"
+            p = compare.values(e["value"], g["value"])
+            if p:
+                return f"{label}: {p}"
+        return None
+
+    return cmp

@@ -1,0 +1,124 @@
+"""Read a submitted notebook and pull out what the grader runs: the setup cell and exercise cells.
+
+Cells are found by nbgrader grade_id, wherever they were moved. Locked cells (the setup) come from
+our released notebook, not the student's copy, as nbgrader's OverwriteCells does. Magics and shell
+escapes are not run. Nothing here executes student code; a broken file becomes a clear problem.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder.assignment import Assignment
+
+MAX_NOTEBOOK_BYTES = 20 * 2**20
+MAGIC = re.compile(r"^(\s*)([%!].*)$")
+
+
+@dataclass
+class Submission:
+    "What the grader runs for one notebook, and what it could not take from it."
+
+    name: str
+    setup: str
+    cells: dict[str, str] = field(default_factory=dict)
+    cell_problems: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None  # set when the notebook as a whole could not be read
+
+
+def grade_id(cell) -> str | None:
+    gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return gid if isinstance(gid, str) else None
+
+
+def strip_magics(source: str) -> tuple[str, list[str]]:
+    "Replace IPython magics and shell escapes with `pass`; a cell magic makes the cell unusable."
+    lines, dropped = source.splitlines(), []
+    if lines and lines[0].lstrip().startswith("%%"):
+        raise ValueError(f"the cell starts with the cell magic {lines[0].split()[0]}, which the "
+                         "grader does not run; remove it")
+    out = []
+    for line in lines:
+        m = MAGIC.match(line)
+        if m:
+            out.append(f"{m.group(1)}pass  # removed by the grader: {m.group(2).strip()[:60]}")
+            dropped.append(m.group(2).strip()[:60])
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n", dropped
+
+
+def released_setup(assignment: Assignment) -> str:
+    "The setup cell as we released it: a student's edits to a locked cell do not count."
+    nb = nbformat.read(assignment.release, as_version=4)
+    for cell in nb.cells:
+        if grade_id(cell) == assignment.setup_id:
+            return cell.source
+    raise RuntimeError(f"{assignment.release} has no cell with grade_id {assignment.setup_id!r}; "
+                       "rebuild it with `autograder release`")
+
+
+def read_notebook(path: Path) -> dict:
+    "Parse the file as a notebook, or raise ValueError saying what is wrong with it."
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        raise ValueError(f"{path.name} is {size / 2**20:.0f} MiB, over the "
+                         f"{MAX_NOTEBOOK_BYTES // 2**20} MiB limit; clear its outputs and resubmit")
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    if not text.strip():
+        raise ValueError(f"{path.name} is empty; submit the notebook you worked in")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as e:
+        raise ValueError(f"{path.name} is not a notebook (not valid JSON: {str(e)[:120]}); "
+                         "save it from Jupyter as .ipynb and resubmit") from e
+    except Exception as e:
+        raise ValueError(f"{path.name} could not be read as a notebook: {str(e)[:200]}") from e
+    if not isinstance(nb.get("cells"), list):
+        raise ValueError(f"{path.name} has no list of cells; save it from Jupyter and resubmit")
+    return nb
+
+
+def extract(path: str | Path, assignment: Assignment, setup: str | None = None) -> Submission:
+    "The submission's exercise cells by grade_id; problems are recorded, never raised."
+    path = Path(path)
+    sub = Submission(path.stem, setup if setup is not None else released_setup(assignment))
+    try:
+        nb = read_notebook(path)
+    except (OSError, ValueError) as e:
+        sub.error = str(e)
+        return sub
+    seen: dict[str, int] = {}
+    for i, cell in enumerate(nb["cells"]):
+        gid = grade_id(cell)
+        if gid not in assignment.ids or not isinstance(cell, dict):
+            continue
+        seen[gid] = seen.get(gid, 0) + 1
+        if seen[gid] > 1:
+            sub.notes.append(f"cell {gid!r} appears more than once; the first copy was graded")
+            continue
+        if cell.get("cell_type") != "code":
+            sub.cell_problems[gid] = (f"cell {gid!r} (cell {i + 1}) was changed to "
+                                      f"{cell.get('cell_type')}; change it back to code")
+            continue
+        src = cell.get("source", "")
+        src = "".join(src) if isinstance(src, list) else str(src)
+        try:
+            sub.cells[gid], dropped = strip_magics(src)
+        except ValueError as e:
+            sub.cell_problems[gid] = f"cell {gid!r}: {e}"
+            continue
+        if dropped:
+            sub.notes.append(f"cell {gid!r}: magics/shell escapes not run: {', '.join(dropped)}")
+    for gid in assignment.ids:
+        if gid not in sub.cells and gid not in sub.cell_problems:
+            sub.cell_problems[gid] = (f"no cell with grade_id {gid!r} in {path.name}: it was "
+                                      "deleted or its metadata changed; copy the cell back from "
+                                      "the released notebook")
+    return sub

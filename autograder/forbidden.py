@@ -1,0 +1,95 @@
+"""Built-in shortcuts an exercise may not use, found in its source (AST, through aliases)."""
+
+from __future__ import annotations
+
+import ast
+
+SOFTMAX = ["torch.softmax", "torch.nn.functional.softmax", "torch.Tensor.softmax",
+           "torch.special.softmax", "torch.nn.Softmax"]
+LOGSUMEXP = ["torch.logsumexp", "torch.Tensor.logsumexp", "torch.special.logsumexp"]
+LOG_SOFTMAX = ["torch.log_softmax", "torch.nn.functional.log_softmax", "torch.Tensor.log_softmax",
+               "torch.special.log_softmax", "torch.nn.LogSoftmax"]
+LOSSES = ["torch.nn.functional.nll_loss", "torch.nn.functional.cross_entropy", "torch.nn.NLLLoss",
+          "torch.nn.CrossEntropyLoss"]
+DATA = ["torch.utils.data"]
+
+# exercise id -> dotted prefixes its cell must not reach
+FORBIDDEN: dict[str, list[str]] = {
+    "softmax": SOFTMAX + LOG_SOFTMAX,
+    "logsumexp": LOGSUMEXP,
+    "log_softmax": LOG_SOFTMAX + LOGSUMEXP + SOFTMAX,
+    "nll": LOSSES,
+    "optimizer": ["torch.optim"],
+    "dataset": DATA,
+    "sampler": DATA,
+    "batch_sampler": DATA,
+    "collate": ["torch.utils.data"],
+    "dataloader": DATA,
+}
+FUNCS = {"softmax", "log_softmax", "logsumexp", "nll_loss", "cross_entropy", "SGD"}
+# tensor methods that are shortcuts whatever the object: x.softmax(1), x.logsumexp(1)
+METHODS = {"softmax": {"softmax", "log_softmax"}, "logsumexp": {"logsumexp"},
+           "log_softmax": {"log_softmax", "logsumexp", "softmax"}}
+
+
+def runtime_names(exercise: str) -> list[str]:
+    "The torch functions the worker watches for while this exercise's code runs."
+    return [n for n in FORBIDDEN.get(exercise, []) if n.count(".") >= 1]
+
+
+def aliases(tree: ast.AST) -> dict[str, str]:
+    "Local names bound by imports: {'F': 'torch.nn.functional', 'SGD': 'torch.optim.SGD'}."
+    names = {"torch": "torch"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                names[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for a in node.names:
+                names[a.asname or a.name] = f"{node.module}.{a.name}"
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, dotted = node.targets[0], _dotted(node.value, names)
+            if isinstance(target, ast.Name) and dotted:
+                names[target.id] = dotted
+    return names
+
+
+def _dotted(node: ast.AST, names: dict[str, str]) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name) and node.id in names:
+        return ".".join([names[node.id], *reversed(parts)])
+    return None
+
+
+def shortcuts(exercise: str, source: str, setup: str = "") -> list[str]:
+    "The forbidden names this cell uses, with line numbers; empty when it does its own work."
+    banned = FORBIDDEN.get(exercise, [])
+    methods = METHODS.get(exercise, set())
+    try:
+        tree = ast.parse(source)
+        names = aliases(ast.parse(setup)) if setup else {"torch": "torch"}
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []  # the cell's own syntax error is reported where it is run
+    names.update(aliases(tree))
+    found = []
+    for node in ast.walk(tree):
+        hit = None
+        if isinstance(node, (ast.Attribute, ast.Name)):
+            dotted = _dotted(node, names)
+            if dotted and any(dotted == b or dotted.startswith(b + ".") for b in banned):
+                hit = dotted
+            elif isinstance(node, ast.Attribute) and node.attr in methods:
+                hit = f".{node.attr}()"
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            mod = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+            if mod and any(mod == b or mod.startswith(b + ".") for b in banned):
+                hit = mod
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if node.value in methods | (FUNCS & {b.rsplit(".", 1)[-1] for b in banned}):
+                hit = f"the name {node.value!r} (getattr?)"
+        if hit and f"{hit} (line {node.lineno})" not in found:
+            found.append(f"{hit} (line {node.lineno})")
+    return found

@@ -1,0 +1,279 @@
+"""Grade one notebook: extract its cells, run them in a worker, check every answer, score it.
+
+The trusted side of the design: this module never imports or runs student code. It sends cells
+and probe requests to a `WorkerProcess` and judges the data that comes back against the oracle.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from autograder import assignment as asg
+from autograder import checks as chk
+from autograder import forbidden, scoring
+from autograder.checks.common import ProbeError
+from autograder.extract import Submission, extract
+from autograder.model import CheckResult, Report
+from autograder.oracle import Oracle
+from autograder.sandbox import Limits, WorkerGone, WorkerProcess, wait_ready
+from autograder.suite import Suite, load_suite
+from autograder.training import TrainingConfig, test_accuracy
+
+NOT_IMPLEMENTED = ("not implemented yet: replace `raise NotImplementedError()` in cell {gid!r} "
+                   "with your code")
+
+
+@dataclass
+class Options:
+    "How to grade: which checks, the seed, the limits, the MNIST run."
+
+    hidden: bool = True
+    training: bool = True
+    seed: int | None = None
+    device: str = "cpu"
+    data: Path | None = None
+    limits: Limits = field(default_factory=Limits)
+    training_config: TrainingConfig = field(default_factory=TrainingConfig)
+    submission_timeout: float = 900.0
+    max_restarts: int = 4
+    recorded: Path | None = None  # expected answers for the student bundle (no reference there)
+    assignment: str = "minibatch"
+
+
+class Session:
+    "One submission's worker: executes its cells once, re-executes them after a crash."
+
+    def __init__(self, sub: Submission, opts: Options):
+        self.sub, self.opts, self.worker = sub, opts, None
+        self.cell_error: dict[str, str] = dict(sub.cell_problems)
+        self.restarts, self.start_seconds = -1, 0.0
+        self.training: dict = {}
+
+    def ensure(self) -> WorkerProcess:
+        if self.worker is None or self.worker.proc.poll() is not None:
+            self.restarts += 1
+            if self.restarts > self.opts.max_restarts:
+                raise WorkerGone("the worker crashed too many times; later checks were not run")
+            self.worker = WorkerProcess(self.opts.limits)
+            self.start_seconds += wait_ready(self.worker)
+            self._run_cells()
+        return self.worker
+
+    def _run_cells(self):
+        ans = self.worker.request({"op": "exec", "grade_id": "setup", "source": self.sub.setup}, 60)
+        if not ans.get("ok"):
+            raise RuntimeError(f"the setup cell failed in the worker: {ans.get('error')}")
+        for gid, src in self.sub.cells.items():
+            if gid in self.cell_error:
+                continue
+            try:
+                ans = self.worker.request({"op": "exec", "grade_id": gid, "source": src}, 30)
+            except WorkerGone as e:
+                self.cell_error[gid] = f"running cell {gid!r} {e.reason}"
+                self.worker = None
+                return self.ensure()
+            if not ans.get("ok"):
+                self.cell_error[gid] = _cell_message(gid, ans)
+
+    def probe(self, run: chk.Run, args, seed: int, forbid: list[str]):
+        "The student's answer for a run: a value, or a ProbeError describing what went wrong."
+        try:
+            w = self.ensure()
+            ans = w.request({"op": "probe", "name": run.probe, "args": list(args), "seed": seed,
+                             "forbidden": forbid}, run.timeout)
+        except WorkerGone as e:
+            self.worker = None
+            return ProbeError(e.reason, "WorkerGone"), []
+        if not isinstance(ans, dict) or not isinstance(ans.get("forbidden", []), list):
+            return ProbeError("the worker's answer had an unexpected form"), []
+        if not ans.get("ok"):
+            return ProbeError(str(ans.get("error", "?")), str(ans.get("kind", ""))), ans.get("forbidden", [])
+        return ans.get("value"), ans.get("forbidden", [])
+
+    def origins(self, names: list[str]) -> dict:
+        try:
+            ans = self.ensure().request({"op": "origins", "names": names}, 10)
+            return ans if isinstance(ans, dict) else {}
+        except WorkerGone:
+            self.worker = None
+            return {}
+
+    def close(self):
+        if self.worker is not None:
+            self.worker.close()
+
+
+def _cell_message(gid: str, ans: dict) -> str:
+    if ans.get("kind") == "NotImplementedError":
+        return NOT_IMPLEMENTED.format(gid=gid)
+    return f"cell {gid!r} raised an error when it ran:\n{ans.get('error', '?')}"
+
+
+def _failure(run: chk.Run, got: ProbeError, sub_cells: dict) -> str:
+    if got.kind == "NotImplementedError":
+        return NOT_IMPLEMENTED.format(gid=run.exercise)
+    return f"raised {got.text}" if got.kind != "WorkerGone" else got.text
+
+
+def judge(check: chk.Check, run: chk.Run, args, expected, got) -> tuple[bool, str]:
+    "Compare one answer; any surprise in the student's data is a failed check, never a crash."
+    try:
+        if isinstance(got, ProbeError):
+            problem = _failure(run, got, {})
+        else:
+            problem = check.compare(expected, got, args)
+    except Exception as e:
+        problem = f"the answer had an unexpected form ({type(e).__name__}: {str(e)[:200]})"
+    if not problem:
+        return True, ""
+    hint = chk.first_hint(check, expected, got, args)
+    return False, f"{check.what}: {problem}" + (f"\nHint: {hint}" if hint else "")
+
+
+def grade_notebook(path: str | Path, *, hidden: bool = True, training: bool = True,
+                   options: Options | None = None, oracle: Oracle | None = None) -> Report:
+    "Grade one notebook and return its report; a broken notebook still gets one."
+    opts = replace(options or Options(), hidden=hidden, training=training)
+    if opts.seed is None:
+        opts.seed = secrets.randbelow(2**31)
+    suite = load_suite(opts.assignment, hidden=opts.hidden)
+    a = asg.get(opts.assignment)
+    sub = extract(path, a)
+    t0 = time.perf_counter()
+    results: list[CheckResult] = []
+    session = Session(sub, opts)
+    meta = {"seed": opts.seed, "hidden": opts.hidden, "isolation": "process", "notes": sub.notes}
+    try:
+        if sub.error:
+            results = _all_fail(suite, a, opts, sub.error)
+        else:
+            results = _run_checks(suite, a, sub, session, opts, oracle or Oracle(opts.recorded), t0)
+            meta["cell_errors"] = dict(session.cell_error)
+            if session.training:
+                meta["training"] = session.training
+    finally:
+        if session.worker is not None:
+            meta["output"] = session.worker.stdout.text()[-4000:]
+            meta["isolation"] = session.worker.isolation
+        session.close()
+    meta.update(seconds=round(time.perf_counter() - t0, 3), worker_start_seconds=round(session.start_seconds, 3),
+                worker_restarts=max(session.restarts, 0))
+    return _report(sub.name, a, results, meta)
+
+
+def _report(name: str, a: asg.Assignment, results: list[CheckResult], meta: dict) -> Report:
+    ids = [*a.ids, asg.TRAINING_ID]
+    by_ex = {gid: [r for r in results if r.exercise == gid] for gid in ids}
+    return Report(name, {gid: scoring.exercise_score(gid, rs) for gid, rs in by_ex.items()}, meta)
+
+
+def _all_fail(suite: Suite, a: asg.Assignment, opts: Options, why: str) -> list[CheckResult]:
+    out = [scoring.result(c.exercise, c.name, False, c.points, c.hidden, why) for c in suite.checks]
+    out += [scoring.result(gid, scoring.GATE, False, 0.0, False, why) for gid in forbidden.FORBIDDEN]
+    if opts.training:
+        out.append(scoring.result(asg.TRAINING_ID, "reaches_accuracy", False,
+                                  opts.training_config.points, False, why))
+    return out
+
+
+def _run_checks(suite: Suite, a: asg.Assignment, sub: Submission, session: Session, opts: Options,
+                oracle: Oracle, t0: float) -> list[CheckResult]:
+    session.ensure()
+    answers, seen_forbidden = {}, {gid: set() for gid in a.ids}
+    for run in suite.runs:
+        gid = run.exercise
+        if gid in session.cell_error:
+            continue
+        if time.perf_counter() - t0 > opts.submission_timeout:
+            answers[run.name] = (None, None, ProbeError(
+                f"not run: the submission used up its {opts.submission_timeout:g} s", "WorkerGone"))
+            continue
+        seed = run.seed(opts.seed)
+        args, expected = oracle.get(run, seed)
+        got, seen = session.probe(run, args, seed, forbidden.runtime_names(gid))
+        seen_forbidden[gid].update(seen)
+        answers[run.name] = (args, expected, got)
+    runs = {r.name: r for r in suite.runs}
+    out = []
+    for c in suite.checks:
+        if c.exercise in session.cell_error:
+            ok, msg = False, f"{c.what}: {session.cell_error[c.exercise]}"
+        else:
+            ok, msg = judge(c, runs[c.run], *answers[c.run])
+        out.append(scoring.result(c.exercise, c.name, ok, c.points, c.hidden, msg))
+    out += _gates(a, sub, session, seen_forbidden)
+    if opts.training:
+        out.append(_training(sub, session, opts))
+    return out
+
+
+def _gates(a, sub, session, seen_forbidden) -> list[CheckResult]:
+    "One own_implementation check per exercise that has forbidden shortcuts."
+    names = [n for e in a.exercises for n in e.defines]
+    origins = session.origins(names)
+    out = []
+    for e in a.exercises:
+        if e.grade_id not in forbidden.FORBIDDEN:
+            continue
+        found = forbidden.shortcuts(e.grade_id, sub.cells.get(e.grade_id, ""), sub.setup)
+        found += [f"{n} (called at run time)" for n in sorted(seen_forbidden.get(e.grade_id, ()))]
+        for n in e.defines:
+            mods = origins.get(n, [])
+            bad = [m for m in mods if isinstance(m, str) and any(
+                m == b or m.startswith(b + ".") for b in forbidden.FORBIDDEN[e.grade_id])]
+            found += [f"{n} comes from {m}" for m in bad]
+        msg = (f"cell {e.grade_id!r} uses built-ins this exercise asks you to write yourself: "
+               f"{', '.join(found)}. Write it with basic tensor operations; the exercise scores "
+               "0 until then") if found else ""
+        out.append(scoring.result(e.grade_id, scoring.GATE, not found, 0.0, False, msg))
+    return out
+
+
+NEEDED = ("dataset", "sampler", "batch_sampler", "collate", "dataloader", "optimizer", "fit")
+
+
+def _training(sub: Submission, session: Session, opts: Options) -> CheckResult:
+    "Train with the student's pipeline in the worker; measure test accuracy here."
+    from autograder import data
+
+    cfg = opts.training_config
+    fail = lambda msg: scoring.result(asg.TRAINING_ID, "reaches_accuracy", False, cfg.points,
+                                      False, msg)
+    broken = [g for g in NEEDED if g in session.cell_error]
+    if broken:
+        return fail(f"the MNIST run needs your {', '.join(broken)} cell(s), which did not run; "
+                    "fix those first")
+    run = chk.Run("mnist", asg.TRAINING_ID, "train_mnist", lambda s: (), timeout=cfg.timeout)
+    args = [str(data.train_valid_file(opts.data)), cfg.epochs, cfg.bs, cfg.lr, cfg.n_train,
+            _device(opts.device)]
+    got, _ = session.probe(run, args, opts.seed, [])
+    what = (f"training the lesson's MLP on MNIST with your pipeline ({cfg.epochs} epochs, "
+            f"bs={cfg.bs}, lr={cfg.lr})")
+    if isinstance(got, ProbeError):
+        if got.kind == "NotImplementedError":
+            return fail(f"{what}: part of your pipeline is not implemented yet")
+        return fail(f"{what}: {_failure(run, got, {})}")
+    (_, _), (x_test, y_test) = data.load_mnist(opts.data)[1:]
+    try:
+        acc = test_accuracy(got["state"], x_test, y_test)
+    except Exception as e:
+        return fail(f"{what}: the trained weights could not be used ({e})")
+    ok = acc >= cfg.threshold
+    msg = "" if ok else (f"{what}: test accuracy {acc:.4f} is below the threshold "
+                         f"{cfg.threshold:.2f}; check that fit trains on every batch and that "
+                         "the optimizer, sampler and loader work together")
+    session.training = {"test_accuracy": round(acc, 4), "valid": got.get("valid"),
+                        "seconds": got.get("seconds"), "threshold": cfg.threshold}
+    return scoring.result(asg.TRAINING_ID, "reaches_accuracy", ok, cfg.points, False, msg)
+
+
+def _device(device: str) -> str:
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+

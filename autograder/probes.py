@@ -1,0 +1,287 @@
+"""Scenarios that exercise a namespace of definitions and return plain data.
+
+The same probe runs twice on the same inputs and seed: in the worker on the student's names, and in
+the trusted parent on `reference`'s. Checks compare the two answers. Each probe hands the code under
+test neutral stand-ins for everything else (our own dataset, sampler, collate, optimizer), so one
+exercise's mistake does not cost points on another. Loaded by path in the worker: torch only.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode, resolve_name
+
+
+class Monitor(TorchFunctionMode):
+    "Records calls to forbidden torch functions (e.g. F.softmax inside the student's softmax)."
+
+    def __init__(self, forbidden=()):
+        super().__init__()
+        self.forbidden, self.seen = set(forbidden), set()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if self.forbidden:
+            name = resolve_name(func) or getattr(func, "__name__", "")
+            if name in self.forbidden:
+                self.seen.add(name)
+        return func(*args, **(kwargs or {}))
+
+    def __enter__(self):
+        return super().__enter__() if self.forbidden else self
+
+    def __exit__(self, *exc):
+        return super().__exit__(*exc) if self.forbidden else None
+
+
+def origin(obj) -> list:
+    "The modules an object and its base classes come from, to spot torch's own classes."
+    if obj is None:
+        return []
+    cls = obj if isinstance(obj, type) else type(obj) if not callable(obj) else None
+    mods = [getattr(obj, "__module__", None) or ""]
+    if cls is not None:
+        mods += [getattr(b, "__module__", "") or "" for b in cls.__mro__]
+    return sorted(set(mods))
+
+
+def attempt(fn):
+    "Run one part of a scenario; an error becomes data so the other parts still count."
+    try:
+        return {"value": fn()}
+    except BaseException as e:  # the student's code may raise anything, even SystemExit
+        return {"error": f"{type(e).__name__}: {e}"[:500], "kind": type(e).__name__}
+
+
+class Items:
+    "A neutral dataset: len and (x[i], y[i]) per index, whatever index type."
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+
+class Replay:
+    "A re-iterable sequence of fixed items (indices or batches) that counts its passes."
+
+    def __init__(self, items):
+        self.items, self.passes = list(items), 0
+
+    def __iter__(self):
+        self.passes += 1
+        return iter(list(self.items))
+
+    def __len__(self):
+        return len(self.items)
+
+
+class PlainSGD:
+    "The optimizer that fit's probe hands in, so fit is graded without the student's Optimizer."
+
+    def __init__(self, params, lr):
+        self.params, self.lr = list(params), lr
+
+    @torch.no_grad()
+    def step(self):
+        for p in self.params:
+            p -= self.lr * p.grad
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+
+def stack_collate(b):
+    xs, ys = zip(*b)
+    return torch.stack(xs), torch.stack(ys)
+
+
+def accuracy(ypred, ytrue):
+    return (ypred.argmax(dim=1) == ytrue).float().mean()
+
+
+# --- functions ---------------------------------------------------------------------------------
+
+
+def call(ns, name, *args):
+    "Call a student function on the given inputs."
+    return ns[name](*args)
+
+
+def call_each(ns, name, argsets):
+    "Call a student function on several inputs; each answer or error is reported on its own."
+    return [attempt(lambda a=a: ns[name](*a)) for a in argsets]
+
+
+def call_grad(ns, name, x, upstream, *rest):
+    "Call with x requiring grad and backpropagate a fixed upstream gradient: (output, x.grad)."
+    x = x.clone().requires_grad_()
+    out = ns[name](x, *rest)
+    if not isinstance(out, torch.Tensor) or out.shape != upstream.shape:
+        return out, None  # the comparison reports the wrong type or shape
+    out.backward(upstream)
+    return out.detach(), x.grad
+
+
+# --- classes -----------------------------------------------------------------------------------
+
+
+def module_registration(ns, n_in, nh, n_out):
+    "Build MyModule and report what it registered, in what order, and how it shows itself."
+    m = ns["MyModule"](n_in, nh, n_out)
+    mods = lambda: getattr(m, "_modules")
+    r = {"keys": attempt(lambda: list(mods().keys()))}
+    r["types"] = attempt(lambda: [type(v).__name__ for v in mods().values()])
+    r["shapes"] = attempt(lambda: [tuple(p.shape) for p in m.parameters()])
+    want = lambda: [m.l1.weight, m.l1.bias, m.l2.weight, m.l2.bias]
+    r["same_objects"] = attempt(lambda: [p is q for p, q in zip(m.parameters(), want())])
+    r["values"] = attempt(lambda: [p.detach().clone() for p in m.parameters()])
+    r["attr_is_registered"] = attempt(lambda: m.l1 is mods()["l1"] and m.l2 is mods()["l2"])
+    r["repr"] = attempt(lambda: repr(m))
+
+    def add_public():
+        m.extra = torch.nn.Linear(2, 3)
+        return ["extra" in mods(), getattr(m, "extra", None) is mods().get("extra")]
+
+    def add_private():
+        m._note = "not a layer"
+        return ["_note" not in mods(), getattr(m, "_note", None) == "not a layer"]
+
+    r["add_public"] = attempt(add_public)
+    r["add_private"] = attempt(add_private)
+    r["shapes_after_add"] = attempt(lambda: [tuple(p.shape) for p in m.parameters()])
+    return r
+
+
+def optimizer_steps(ns, params0, grads, lr, default_lr):
+    "Step the student's Optimizer with given grads; snapshot params and grads after each step."
+    params = [p.clone().requires_grad_() for p in params0]
+    gen = (p for p in params)  # a generator, as model.parameters() is
+    opt = ns["Optimizer"](gen) if default_lr else ns["Optimizer"](gen, lr=lr)
+    traj, after_zero = [], []
+    for gs in grads:
+        for p, g in zip(params, gs):
+            p.grad = g.clone()
+        opt.step()
+        traj.append([p.detach().clone() for p in params])
+        opt.zero_grad()
+        after_zero.append([None if p.grad is None else p.grad.clone() for p in params])
+    leaves = [p.is_leaf and p.requires_grad for p in params]
+    return {"params": traj, "grads_after_zero": after_zero, "leaves": leaves}
+
+
+def optimizer_training(ns, steps, lr):
+    "The lesson's loop on a small seeded model: backward, step, zero_grad. Returns the weights."
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+    x, y = torch.randn(32, 6), torch.randint(0, 3, (32,))
+    opt = ns["Optimizer"](model.parameters(), lr=lr)
+    for i in range(steps):
+        xb, yb = x[i * 8 % 32 :][:8], y[i * 8 % 32 :][:8]
+        F.cross_entropy(model(xb), yb).backward()
+        opt.step()
+        opt.zero_grad()
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def dataset(ns, x, y, indices):
+    "len(ds) and ds[i] for each index (an int, a slice given as [start, stop], or a list)."
+    ds = ns["Dataset"](x, y)
+    idx = lambda i: slice(*i["slice"]) if isinstance(i, dict) else i
+    return {"len": attempt(lambda: len(ds)), "items": [attempt(lambda i=i: ds[idx(i)]) for i in indices]}
+
+
+def sampler(ns, n, shuffle, passes, pass_shuffle_arg=True):
+    "Iterate a Sampler over a neutral dataset of n items several times."
+    ds = Items(torch.zeros(n, 1), torch.zeros(n))
+    s = ns["Sampler"](ds, shuffle=shuffle) if pass_shuffle_arg else ns["Sampler"](ds)
+    return [[int(i) for i in s] for _ in range(passes)]
+
+
+def batch_sampler(ns, order, bs, drop_last, passes, pass_drop_arg=True):
+    "Iterate a BatchSampler over a neutral sampler that yields `order` on every pass."
+    src = Replay(order)
+    B = ns["BatchSampler"]
+    b = B(src, bs, drop_last=drop_last) if pass_drop_arg else B(src, bs)
+    return [[[int(i) for i in batch] for batch in b] for _ in range(passes)]
+
+
+def collate(ns, xs, ys):
+    "Collate a list of (x, y) samples."
+    return ns["collate"]([(x, y) for x, y in zip(xs, ys)])
+
+
+def dataloader(ns, x, y, batches, passes, custom_collate):
+    "Iterate a DataLoader over a neutral dataset and batch list, with our collate_fn."
+    calls = []
+
+    def tagged(b):
+        b = list(b)
+        calls.append(len(b))
+        xs, ys = stack_collate(b)
+        return (xs * 2, ys) if custom_collate else (xs, ys)
+
+    dl = ns["DataLoader"](Items(x, y), Replay(batches), collate_fn=tagged)
+    out = [list(dl) for _ in range(passes)]
+    return {"batches": out, "collate_calls": calls}
+
+
+def fit(ns, epochs, n_train, n_valid, bs, lr, loss_scale):
+    "Run the student's fit with our model, optimizer, loaders and accuracy; return what it saw."
+    model = torch.nn.Linear(5, 3)
+    x, y = torch.randn(n_train + n_valid, 5), torch.randint(0, 3, (n_train + n_valid,))
+    batches = lambda a, b: [(x[i : min(i + bs, b)], y[i : min(i + bs, b)]) for i in range(a, b, bs)]
+    train, valid = Replay(batches(0, n_train)), Replay(batches(n_train, n_train + n_valid))
+    loss = lambda p, t: F.cross_entropy(p, t) * loss_scale
+    saved = ns.get("accuracy")
+    ns["accuracy"] = accuracy  # fit is graded with our accuracy, not the student's
+    try:
+        res = ns["fit"](epochs, model, loss, PlainSGD(model.parameters(), lr), train, valid)
+    finally:
+        ns["accuracy"] = saved
+    loss_v, acc_v = res
+    return {"result": [float(loss_v), float(acc_v)], "params": [p.detach().clone() for p in model.parameters()]}
+
+
+class OnDevice:
+    "Moves each batch of a loader to the device the model lives on."
+
+    def __init__(self, dl, device):
+        self.dl, self.device = dl, device
+
+    def __iter__(self):
+        for xb, yb in self.dl:
+            yield xb.to(self.device), yb.to(self.device)
+
+
+def train_mnist(ns, path, epochs, bs, lr, n_train, device="cpu"):
+    "The graded run: the student's whole pipeline trains the lesson's MLP; returns its weights."
+    import time
+
+    from safetensors.torch import load_file
+
+    d = load_file(path)
+    xt, yt, xv, yv = d["x_train"][:n_train], d["y_train"][:n_train], d["x_valid"], d["y_valid"]
+    DS, S, B, DL = (ns[k] for k in ("Dataset", "Sampler", "BatchSampler", "DataLoader"))
+    train_ds, valid_ds = DS(xt, yt), DS(xv, yv)
+    train_dl = DL(train_ds, B(S(train_ds, shuffle=True), bs), collate_fn=ns["collate"])
+    valid_dl = DL(valid_ds, B(S(valid_ds, shuffle=False), bs), collate_fn=ns["collate"])
+    model = torch.nn.Sequential(torch.nn.Linear(784, 50), torch.nn.ReLU(), torch.nn.Linear(50, 10))
+    if device != "cpu":
+        model = model.to(device)
+        train_dl, valid_dl = OnDevice(train_dl, device), OnDevice(valid_dl, device)
+    opt = ns["Optimizer"](model.parameters(), lr=lr)
+    t0 = time.perf_counter()
+    loss_v, acc_v = ns["fit"](epochs, model, F.cross_entropy, opt, train_dl, valid_dl)
+    return {
+        "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "valid": [float(loss_v), float(acc_v)],
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+PROBES = {f.__name__: f for f in [call, call_each, call_grad, module_registration, optimizer_steps,
+                                  optimizer_training, dataset, sampler, batch_sampler, collate,
+                                  dataloader, fit, train_mnist]}

@@ -1,0 +1,118 @@
+"""The untrusted side: a child process that runs a submission's cells and answers with data only.
+
+Started as a script (`python -I worker.py ...`), never imported by the trusted parent. It loads
+`protocol.py` and `probes.py` by path, hides the grader's own packages from the student's code,
+executes exercise cells one request at a time, and runs probes on the names they defined.
+Whatever the student does in here, the parent receives only decoded data and checks it.
+"""
+
+import importlib.abc
+import importlib.util
+import linecache
+import os
+import random
+import sys
+import time
+import traceback
+
+HIDDEN_PACKAGES = ("autograder", "reference", "_pytest", "pytest")
+
+
+def load_by_path(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class HideGrader(importlib.abc.MetaPathFinder):
+    "Makes the grader and the reference unimportable from student code (the sandbox hides files too)."
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in HIDDEN_PACKAGES:
+            raise ModuleNotFoundError(f"No module named {name!r} (not available while grading)")
+        return None
+
+
+def format_error(exc: BaseException) -> str:
+    "The error as a student needs it: the cell and line where it happened, and the message."
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")]
+    where = [f"{f.filename[1:-1]}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}"
+             for f in frames[-3:]]
+    if isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith("<cell"):
+        where = [f"{exc.filename[1:-1]}, line {exc.lineno}: {(exc.text or '').strip()}"]
+    msg = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return "\n".join([*where, msg])[:4000]
+
+
+class Worker:
+    def __init__(self, probes, protocol):
+        self.probes, self.protocol, self.ns = probes, protocol, {"__name__": "__main__"}
+
+    def exec(self, grade_id: str, source: str):
+        filename = f"<cell '{grade_id}'>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        try:
+            exec(compile(source, filename, "exec"), self.ns)
+        except BaseException as e:  # SystemExit and friends too: the cell failed, we go on
+            return {"ok": False, "error": format_error(e), "kind": type(e).__name__}
+        return {"ok": True}
+
+    def probe(self, name: str, args, seed: int, forbidden=()):
+        torch = self.probes.torch
+        torch.manual_seed(seed)
+        random.seed(seed)
+        monitor = self.probes.Monitor(forbidden)
+        t0 = time.perf_counter()
+        try:
+            with monitor:
+                value = self.probes.PROBES[name](self.ns, *args)
+        except BaseException as e:
+            out = {"ok": False, "error": format_error(e), "kind": type(e).__name__}
+        else:
+            out = {"ok": True, "value": value}
+        out.update(seconds=time.perf_counter() - t0, forbidden=sorted(monitor.seen))
+        return out
+
+    def origins(self, names):
+        "Where each defined name comes from: its module and its bases' modules."
+        return {n: self.probes.origin(self.ns.get(n)) for n in names}
+
+    def handle(self, req):
+        op = req.get("op")
+        if op == "exec":
+            return self.exec(req["grade_id"], req["source"])
+        if op == "probe":
+            return self.probe(req["name"], req["args"], req["seed"], req.get("forbidden", ()))
+        if op == "origins":
+            return self.origins(req["names"])
+        if op == "ping":
+            return {"ok": True, "pid": os.getpid()}
+        return {"ok": False, "error": f"unknown request {op!r}"}
+
+
+def main(argv):
+    here = os.path.dirname(os.path.abspath(__file__))
+    protocol = load_by_path("_ag_protocol", os.path.join(here, "protocol.py"))
+    probes = load_by_path("_ag_probes", os.path.join(here, "probes.py"))
+    rfd, wfd, threads = int(argv[1]), int(argv[2]), int(argv[3])
+    probes.torch.set_num_threads(threads)
+    sys.meta_path.insert(0, HideGrader())
+    for mod in [m for m in sys.modules if m.split(".")[0] in HIDDEN_PACKAGES]:
+        del sys.modules[mod]
+    worker = Worker(probes, protocol)
+    while True:
+        try:
+            req = protocol.read_message(rfd)
+        except EOFError:
+            return 0
+        try:
+            resp = worker.handle(req)
+            sys.stdout.flush()
+            protocol.write_message(wfd, resp)
+        except BaseException as e:  # an answer that cannot be encoded is reported, not fatal
+            protocol.write_message(wfd, {"ok": False, "error": f"grader could not send: {e!r}"})
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
