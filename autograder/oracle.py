@@ -17,7 +17,7 @@ import torch
 from autograder import probes, protocol
 from autograder.checks import Run
 
-RECORDED = "expected.bin"
+RECORDED = Path(__file__).resolve().parent / "expected.bin"  # present only in the student bundle
 
 
 def reference_namespace() -> dict | None:
@@ -34,7 +34,8 @@ class Oracle:
     def __init__(self, recorded: Path | None = None):
         self.ns = reference_namespace()
         self.cache: dict = {}
-        self.recorded = _load(recorded) if recorded and recorded.exists() else {}
+        recorded = recorded or RECORDED
+        self.recorded = _load(recorded) if self.ns is None and recorded.exists() else {}
         if self.ns is None and not self.recorded:
             raise RuntimeError("neither the reference nor recorded answers are available; "
                                "reinstall the kit or rebuild the bundle with `autograder release "

@@ -143,13 +143,13 @@ CHECKS = [
     C("softmax", "moderate_values", "softmax_moderate", "softmax(x) with |x| up to about 60",
       same(), hidden=True),
     *fn_checks("logsumexp", lse_hints),
-    C("logsumexp", "large_values", "logsumexp_large", "logsumexp(x) with |x| ≈ 1e4", same(),
+    C("logsumexp", "large_values", "logsumexp_large", "logsumexp(x) with |x| ≈ 1e4", same(atol=1e-2),
       hidden=True, hints=lse_hints),
     C("logsumexp", "neg_inf_entries", "logsumexp_neg_inf", "logsumexp(x) with some -inf entries",
       same(), hidden=True, hints=lse_hints),
     *fn_checks("log_softmax", softmax_hints[2:]),
     C("log_softmax", "large_values", "log_softmax_large", "log_softmax(x) with |x| ≈ 1e4",
-      same(), hidden=True, hints=((lambda e, g, a: not g.isfinite().all(), MAXTRICK + ", via "
+      same(atol=1e-2), hidden=True, hints=((lambda e, g, a: not g.isfinite().all(), MAXTRICK + ", via "
                                   "logsumexp: log_softmax(x) = x - logsumexp(x)"),)),
     C("log_softmax", "neg_inf_entries", "log_softmax_neg_inf",
       "log_softmax(x) with some -inf entries", same(), hidden=True),

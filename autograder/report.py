@@ -1,0 +1,112 @@
+"""Writers: one Report in, the files platforms read out (report.json, Gradescope, JUnit, CSV).
+
+Every file is written atomically (a temporary file, then a rename), so an interrupted batch never
+leaves half a report behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from autograder.model import Report
+
+
+def atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def report_json(r: Report) -> str:
+    "Our stable format: submission, score, max_score, exercises → checks."
+    return json.dumps(r.to_dict(), indent=2, default=str) + "\n"
+
+
+def gradescope_json(r: Report) -> str:
+    "Gradescope's results.json: one test per check; hidden checks show after grades are published."
+    tests = []
+    for gid, e in r.exercises.items():
+        for c in e.checks:
+            tests.append({
+                "name": f"{gid}: {c.name}", "score": c.score, "max_score": c.max_score,
+                "status": "passed" if c.passed else "failed", "output": c.message,
+                "visibility": "after_published" if c.hidden else "visible", "tags": [gid],
+            })
+    out = {"score": r.score, "output": f"{r.submission}: {r.score:g} / {r.max_score:g} points",
+           "visibility": "visible", "stdout_visibility": "hidden",
+           "execution_time": r.meta.get("seconds"), "tests": tests}
+    return json.dumps(out, indent=2) + "\n"
+
+
+def junit_xml(r: Report) -> str:
+    "JUnit XML: a testcase per check, points and visibility as properties."
+    checks = [(gid, c) for gid, e in r.exercises.items() for c in e.checks]
+    suite = ET.Element("testsuite", name=r.submission, tests=str(len(checks)),
+                       failures=str(sum(not c.passed for _, c in checks)), errors="0",
+                       time=str(r.meta.get("seconds", 0)))
+    for gid, c in checks:
+        case = ET.SubElement(suite, "testcase", classname=gid, name=c.name, time="0")
+        props = ET.SubElement(case, "properties")
+        for k, v in [("score", c.score), ("max_score", c.max_score), ("hidden", c.hidden)]:
+            ET.SubElement(props, "property", name=k, value=str(v))
+        if not c.passed:
+            ET.SubElement(case, "failure", message=c.message.split("\n")[0][:300]).text = c.message
+    root = ET.Element("testsuites", name="autograder")
+    root.append(suite)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def grades_csv(reports: list[dict]) -> str:
+    "A row per submission, a column per exercise; reads report.json dicts so shards can merge."
+    ids = list(reports[0]["exercises"]) if reports else []
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["submission", "score", "max_score", *ids])
+    for r in sorted(reports, key=lambda r: r["submission"]):
+        w.writerow([r["submission"], r["score"], r["max_score"],
+                    *[r["exercises"].get(i, {}).get("score", 0) for i in ids]])
+    return buf.getvalue()
+
+
+def write_all(r: Report, folder: Path) -> None:
+    "A submission's three files; report.json last, since its presence marks the work done."
+    atomic_write(folder / "results.json", gradescope_json(r))
+    atomic_write(folder / "junit.xml", junit_xml(r))
+    atomic_write(folder / "report.json", report_json(r))
+
+
+def table(r: Report, hidden: bool = True) -> str:
+    "The per-exercise table a student sees in the terminal."
+    lines = [f"{'exercise':24} {'score':>11}  status"]
+    for gid, e in r.exercises.items():
+        if not e.checks:
+            continue
+        failed = [c for c in e.checks if not c.passed and (hidden or not c.hidden)]
+        status = "ok" if not failed else f"{len(failed)} check(s) failing"
+        lines.append(f"{gid:24} {e.score:>5g} / {e.max_score:<4g} {status}")
+    lines.append(f"{'total':24} {r.score:>5g} / {r.max_score:<4g}")
+    return "\n".join(lines)
+
+
+def failures(r: Report) -> str:
+    "Every failing check's message, grouped by exercise."
+    out = []
+    for gid, e in r.exercises.items():
+        for c in e.checks:
+            if not c.passed:
+                body = c.message.replace("\n", "\n      ")
+                out.append(f"✗ {gid} · {c.name}\n      {body}")
+    return "\n".join(out)
