@@ -40,7 +40,8 @@ def expand(items: list[str]) -> list[Path]:
 
 
 def grade_batch(paths: list[Path], out: Path, workers: int = 1, force: bool = False,
-                options: Options | None = None, progress=print) -> list[dict]:
+                options: Options | None = None, progress=print,
+                names: list[str] | None = None) -> list[dict]:
     "Grade every path into out/<name>/, skipping finished ones unless force; write grades.csv."
     opts = options or Options()
     if opts.seed is None:
@@ -48,7 +49,7 @@ def grade_batch(paths: list[Path], out: Path, workers: int = 1, force: bool = Fa
 
         opts = replace(opts, seed=secrets.randbelow(2**31))  # one seed for the whole batch
     oracle, lock, failed = Oracle(opts.recorded), threading.Lock(), []
-    names = _unique_names(paths)
+    names = names or _unique_names(paths)
     todo = [(p, n) for p, n in zip(paths, names) if force or not (out / n / "report.json").exists()]
     progress(f"grading {len(todo)} of {len(paths)} submissions with {workers} worker(s), "
              f"seed {opts.seed}")

@@ -32,10 +32,11 @@ class Oracle:
     "Gives (args, expected) for a run at a seed; caches, since a batch shares the seed."
 
     def __init__(self, recorded: Path | None = None):
-        self.ns = reference_namespace()
-        self.cache: dict = {}
         recorded = recorded or RECORDED
-        self.recorded = _load(recorded) if self.ns is None and recorded.exists() else {}
+        # recorded answers win when present: the bundle must not depend on a reference being around
+        self.recorded = _load(recorded) if recorded.exists() else {}
+        self.ns = None if self.recorded else reference_namespace()
+        self.cache: dict = {}
         if self.ns is None and not self.recorded:
             raise RuntimeError("neither the reference nor recorded answers are available; "
                                "reinstall the kit or rebuild the bundle with `autograder release "

@@ -18,8 +18,8 @@ from nbgrader.preprocessors import (
 
 from autograder.assignment import Assignment
 
-# nbgrader's own steps, in the order its generate_assignment ends up applying them: solutions and
-# hidden tests go first so that the checksums are computed on what the student receives.
+# nbgrader's own steps. Its generate_assignment runs a longer list (plus database steps) but ends
+# with the same cells: checksums are taken after solutions and hidden tests are gone.
 STEPS = (
     ClearSolutions,
     ClearHiddenTests,

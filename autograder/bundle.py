@@ -1,0 +1,66 @@
+"""The student bundle: released notebooks, public checks and what `pytest` needs, nothing more.
+
+No solutions, no reference, no hidden checks: public checks there compare against inputs and answers
+recorded here, at release time, by the reference.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from autograder import oracle
+from autograder.assignment import Assignment
+from autograder.suite import load_suite
+
+PACKAGE = Path(__file__).resolve().parent
+# instructor-only parts of the package: hidden checks, the bug bank, release and validation tools
+LEFT_OUT = ("*_hidden.py", "bank", "release.py", "bundle.py", "validate.py", "demo.py",
+            "__pycache__", "expected.bin")
+
+CONFTEST = '''"""Loads the autograder's pytest plugin from this folder, so plain `pytest` checks the notebook."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+pytest_plugins = [] if "autograder.pytest_plugin" in sys.modules else ["autograder.pytest_plugin"]
+'''
+PYTEST_INI = """[pytest]
+autograder_collect = true
+autograder_assignment = {name}
+testpaths = {notebook}
+addopts = -p no:cacheprovider
+"""
+README = """# {name}: student bundle
+
+Work in `{notebook}`: replace each `raise NotImplementedError()` with your code.
+
+Check your work (the public checks, then a short MNIST training run with your pipeline):
+
+    pip install -r requirements.txt      # once (CPU torch: pip install torch first if you prefer)
+    pytest                               # one line per check
+    python -m autograder check {notebook}   # a table, and what to fix next
+
+`assignments/{name}/` holds the untouched released notebook: the grader takes the locked cells from
+there, so edits to locked cells do not count. Hidden checks run when your submission is graded.
+"""
+REQUIREMENTS = "torch>=2.2,<3\nsafetensors>=0.4\nnbformat>=5.9\nfastcore>=1.5\nplatformdirs>=3\npytest>=7.4\nnumpy\n"
+
+
+def build_bundle(a: Assignment, dest: Path) -> Path:
+    "Write the bundle for assignment a into dest (replacing what was there)."
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    shutil.copytree(PACKAGE, dest / "autograder", ignore=shutil.ignore_patterns(*LEFT_OUT))
+    (dest / "assignments" / a.name).mkdir(parents=True)
+    shutil.copy2(a.release, dest / "assignments" / a.name / a.notebook)
+    shutil.copy2(a.release, dest / a.notebook)
+    oracle.record(load_suite(a.name, hidden=False).runs, dest / "autograder" / "expected.bin")
+    (dest / "conftest.py").write_text(CONFTEST)
+    (dest / "pytest.ini").write_text(PYTEST_INI.format(name=a.name, notebook=a.notebook))
+    (dest / "README.md").write_text(README.format(name=a.name, notebook=a.notebook))
+    (dest / "requirements.txt").write_text(REQUIREMENTS)
+    return dest
+
+
