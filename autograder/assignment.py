@@ -19,7 +19,7 @@ class Exercise:
 
 @dataclass(frozen=True)
 class Assignment:
-    "A notebook of exercises; the source lives in solutions/NAME/, the release in assignments/NAME/."
+    "A notebook of exercises: source in solutions/NAME/, release in assignments/NAME/."
 
     name: str
     exercises: tuple[Exercise, ...]

@@ -20,7 +20,7 @@ def safe_name(path: Path) -> str:
 
 
 def shard(paths: list[Path], spec: str | None) -> list[Path]:
-    "Split deterministically: --shard I/N takes every N-th file of the sorted list, from I (1-based)."
+    "Deterministic split: --shard I/N takes every N-th sorted file, starting at I (1-based)."
     paths = sorted(paths)
     if not spec:
         return paths
@@ -39,9 +39,15 @@ def expand(items: list[str]) -> list[Path]:
     return [p for p in out if ".ipynb_checkpoints" not in p.parts]
 
 
-def grade_batch(paths: list[Path], out: Path, workers: int = 1, force: bool = False,
-                options: Options | None = None, progress=print,
-                names: list[str] | None = None) -> list[dict]:
+def grade_batch(
+    paths: list[Path],
+    out: Path,
+    workers: int = 1,
+    force: bool = False,
+    options: Options | None = None,
+    progress=print,
+    names: list[str] | None = None,
+) -> list[dict]:
     "Grade every path into out/<name>/, skipping finished ones unless force; write grades.csv."
     opts = options or Options()
     if opts.seed is None:
@@ -51,14 +57,23 @@ def grade_batch(paths: list[Path], out: Path, workers: int = 1, force: bool = Fa
     oracle, lock, failed = Oracle(opts.recorded), threading.Lock(), []
     names = names or _unique_names(paths)
     todo = [(p, n) for p, n in zip(paths, names) if force or not (out / n / "report.json").exists()]
-    progress(f"grading {len(todo)} of {len(paths)} submissions with {workers} worker(s), "
-             f"seed {opts.seed}")
+    progress(
+        f"grading {len(todo)} of {len(paths)} submissions with {workers} worker(s), "
+        f"seed {opts.seed}"
+    )
 
     def one(path: Path, name: str):
         try:
-            r = grade_notebook(path, hidden=opts.hidden, training=opts.training, options=opts,
-                               oracle=_Locked(oracle, lock))
-        except Exception as e:  # a grader bug: this submission gets a report saying so, others go on
+            r = grade_notebook(
+                path,
+                hidden=opts.hidden,
+                training=opts.training,
+                options=opts,
+                oracle=_Locked(oracle, lock),
+            )
+        except (
+            Exception
+        ) as e:  # a grader bug: this submission gets a report saying so, others go on
             failed.append(name)
             r = grader_failure(path, e, opts)
         r = replace(r, submission=name)
@@ -70,12 +85,17 @@ def grade_batch(paths: list[Path], out: Path, workers: int = 1, force: bool = Fa
         for k, f in enumerate(as_completed(futures), 1):
             r = f.result()
             progress(f"[{k}/{len(todo)}] {r.submission}: {r.score:g} / {r.max_score:g}")
-    reports = [json.loads((out / n / "report.json").read_text()) for n in names
-               if (out / n / "report.json").exists()]
+    reports = [
+        json.loads((out / n / "report.json").read_text())
+        for n in names
+        if (out / n / "report.json").exists()
+    ]
     report.atomic_write(out / "grades.csv", report.grades_csv(reports))
     if failed:
-        raise GraderFailed(f"the grader itself failed on {len(failed)} submission(s): "
-                           f"{', '.join(failed[:10])}; their reports say why, please report this")
+        raise GraderFailed(
+            f"the grader itself failed on {len(failed)} submission(s): "
+            f"{', '.join(failed[:10])}; their reports say why, please report this"
+        )
     return reports
 
 
@@ -88,8 +108,10 @@ def grader_failure(path: Path, e: Exception, opts: Options):
     from autograder import assignment
     from autograder.model import Report
 
-    empty = {g: scoring.exercise_score(g, [])
-             for g in [*assignment.get(opts.assignment).ids, assignment.TRAINING_ID]}
+    empty = {
+        g: scoring.exercise_score(g, [])
+        for g in [*assignment.get(opts.assignment).ids, assignment.TRAINING_ID]
+    }
     return Report(path.stem, empty, {"grader_error": f"{type(e).__name__}: {e}"})
 
 

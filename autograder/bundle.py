@@ -15,10 +15,18 @@ from autograder.suite import load_suite
 
 PACKAGE = Path(__file__).resolve().parent
 # instructor-only parts of the package: hidden checks, the bug bank, release and validation tools
-LEFT_OUT = ("*_hidden.py", "bank", "release.py", "bundle.py", "validate.py", "demo.py",
-            "__pycache__", "expected.bin")
+LEFT_OUT = (
+    "*_hidden.py",
+    "bank",
+    "release.py",
+    "bundle.py",
+    "validate.py",
+    "demo.py",
+    "__pycache__",
+    "expected.bin",
+)
 
-CONFTEST = '''"""Loads the autograder's pytest plugin from this folder, so plain `pytest` checks the notebook."""
+CONFTEST = '''"""Loads the autograder's pytest plugin from this folder for plain `pytest`."""
 import sys
 from pathlib import Path
 
@@ -44,7 +52,18 @@ Check your work (the public checks, then a short MNIST training run with your pi
 `assignments/{name}/` holds the untouched released notebook: the grader takes the locked cells from
 there, so edits to locked cells do not count. Hidden checks run when your submission is graded.
 """
-REQUIREMENTS = "torch>=2.2,<3\nsafetensors>=0.4\nnbformat>=5.9\nfastcore>=1.5\nplatformdirs>=3\npytest>=7.4\nnumpy\n"
+REQUIREMENTS = "\n".join(
+    [
+        "torch>=2.2,<3",
+        "safetensors>=0.4",
+        "nbformat>=5.9",
+        "fastcore>=1.5",
+        "platformdirs>=3",
+        "pytest>=7.4",
+        "numpy",
+        "",
+    ]
+)
 
 
 def build_bundle(a: Assignment, dest: Path) -> Path:
@@ -62,5 +81,3 @@ def build_bundle(a: Assignment, dest: Path) -> Path:
     (dest / "README.md").write_text(README.format(name=a.name, notebook=a.notebook))
     (dest / "requirements.txt").write_text(REQUIREMENTS)
     return dest
-
-

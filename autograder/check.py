@@ -19,14 +19,18 @@ def next_step(r: Report) -> str:
     return f"{r.score:g}/{r.max_score:g} points. Every public check passes."
 
 
-def check(path: Path, training: bool = True, device: str = "cpu", data: Path | None = None,
-          say=print) -> int:
+def check(
+    path: Path, training: bool = True, device: str = "cpu", data: Path | None = None, say=print
+) -> int:
     "Run the public checks on a notebook and print the result; exit status 0 iff all pass."
     if training:
         say("running the public checks, then training on MNIST with your pipeline (a few seconds)…")
-    r = grade_notebook(path, hidden=False, training=training,
-                       options=Options(hidden=False, training=training, device=device, data=data,
-                                       seed=0))
+    r = grade_notebook(
+        path,
+        hidden=False,
+        training=training,
+        options=Options(hidden=False, training=training, device=device, data=data, seed=0),
+    )
     say(report.table(r, hidden=False))
     fails = report.failures(r)
     if fails:

@@ -18,8 +18,9 @@ def _data(args):
 def _check(args):
     from autograder.check import check
 
-    return check(Path(args.notebook), training=not args.no_training, device=args.device,
-                 data=args.data)
+    return check(
+        Path(args.notebook), training=not args.no_training, device=args.device, data=args.data
+    )
 
 
 def _grade(args):
@@ -27,8 +28,13 @@ def _grade(args):
     from autograder.grade import Options
 
     paths = shard(expand(args.submissions), args.shard)
-    opts = Options(hidden=not args.public_only, training=not args.no_training, seed=args.seed,
-                   device=args.device, data=args.data)
+    opts = Options(
+        hidden=not args.public_only,
+        training=not args.no_training,
+        seed=args.seed,
+        device=args.device,
+        data=args.data,
+    )
     try:
         grade_batch(paths, Path(args.out), workers=args.workers, force=args.force, options=opts)
     except GraderFailed as e:
@@ -74,8 +80,11 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="verb", required=True)
 
     def common(sp, training=True):
-        sp.add_argument("--data", type=Path, help="MNIST cache folder (default: user cache, or "
-                        "$AUTOGRADER_DATA)")
+        sp.add_argument(
+            "--data",
+            type=Path,
+            help="MNIST cache folder (default: user cache, or $AUTOGRADER_DATA)",
+        )
         if training:
             sp.add_argument("--no-training", action="store_true", help="skip the MNIST run")
             sp.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
@@ -123,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.fn(args)
     except KeyboardInterrupt:
-        print("interrupted: finished reports are kept; run the same command again to resume",
-              file=sys.stderr)
+        print(
+            "interrupted: finished reports are kept; run the same command again to resume",
+            file=sys.stderr,
+        )
         return 130

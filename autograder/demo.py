@@ -15,8 +15,9 @@ def demo(out: Path, name: str = "minibatch") -> int:
     a = assignment.get(name)
     subs = {"solution": a.solution, "stubs": a.release}
     out.mkdir(parents=True, exist_ok=True)
-    reports = grade_batch(list(subs.values()), out, force=True, options=Options(seed=0),
-                          names=list(subs))
+    reports = grade_batch(
+        list(subs.values()), out, force=True, options=Options(seed=0), names=list(subs)
+    )
     for label, r in zip(subs, reports):
         print(f"\n== {label}: {r['submission']} ({subs[label].relative_to(assignment.ROOT)}) ==")
         for gid, e in r["exercises"].items():
@@ -24,8 +25,17 @@ def demo(out: Path, name: str = "minibatch") -> int:
             note = failed[0]["message"].split("\n")[0][:90] if failed else "ok"
             print(f"  {gid:22} {e['score']:>5g} / {e['max_score']:<4g} {note}")
         print(f"  {'total':22} {r['score']:>5g} / {r['max_score']:<4g}")
-    print(f"\nreport.json, results.json and junit.xml per submission in {out}/; "
-          f"summary: {out / 'grades.csv'}")
-    print(json.dumps({"solution": reports[0]["score"], "stubs": reports[1]["score"],
-                      "max_score": reports[0]["max_score"]}))
+    print(
+        f"\nreport.json, results.json and junit.xml per submission in {out}/; "
+        f"summary: {out / 'grades.csv'}"
+    )
+    print(
+        json.dumps(
+            {
+                "solution": reports[0]["score"],
+                "stubs": reports[1]["score"],
+                "max_score": reports[0]["max_score"],
+            }
+        )
+    )
     return 0

@@ -41,8 +41,10 @@ def strip_magics(source: str) -> tuple[str, list[str]]:
     "Replace IPython magics and shell escapes with `pass`; a cell magic makes the cell unusable."
     lines, dropped = source.splitlines(), []
     if lines and lines[0].lstrip().startswith("%%"):
-        raise ValueError(f"the cell starts with the cell magic {lines[0].split()[0]}, which the "
-                         "grader does not run; remove it")
+        raise ValueError(
+            f"the cell starts with the cell magic {lines[0].split()[0]}, which the "
+            "grader does not run; remove it"
+        )
     out = []
     for line in lines:
         m = MAGIC.match(line)
@@ -60,24 +62,30 @@ def released_setup(assignment: Assignment) -> str:
     for cell in nb.cells:
         if grade_id(cell) == assignment.setup_id:
             return cell.source
-    raise RuntimeError(f"{assignment.release} has no cell with grade_id {assignment.setup_id!r}; "
-                       "rebuild it with `autograder release`")
+    raise RuntimeError(
+        f"{assignment.release} has no cell with grade_id {assignment.setup_id!r}; "
+        "rebuild it with `autograder release`"
+    )
 
 
 def read_notebook(path: Path) -> dict:
     "Parse the file as a notebook, or raise ValueError saying what is wrong with it."
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
-        raise ValueError(f"{path.name} is {size / 2**20:.0f} MiB, over the "
-                         f"{MAX_NOTEBOOK_BYTES // 2**20} MiB limit; clear its outputs and resubmit")
+        raise ValueError(
+            f"{path.name} is {size / 2**20:.0f} MiB, over the "
+            f"{MAX_NOTEBOOK_BYTES // 2**20} MiB limit; clear its outputs and resubmit"
+        )
     text = path.read_bytes().decode("utf-8", errors="replace")
     if not text.strip():
         raise ValueError(f"{path.name} is empty; submit the notebook you worked in")
     try:
         nb = nbformat.reads(text, as_version=4)
     except (json.JSONDecodeError, nbformat.reader.NotJSONError) as e:
-        raise ValueError(f"{path.name} is not a notebook (not valid JSON: {str(e)[:120]}); "
-                         "save it from Jupyter as .ipynb and resubmit") from e
+        raise ValueError(
+            f"{path.name} is not a notebook (not valid JSON: {str(e)[:120]}); "
+            "save it from Jupyter as .ipynb and resubmit"
+        ) from e
     except Exception as e:
         raise ValueError(f"{path.name} could not be read as a notebook: {str(e)[:200]}") from e
     if not isinstance(nb.get("cells"), list):
@@ -104,8 +112,10 @@ def extract(path: str | Path, assignment: Assignment, setup: str | None = None) 
             sub.notes.append(f"cell {gid!r} appears more than once; the first copy was graded")
             continue
         if cell.get("cell_type") != "code":
-            sub.cell_problems[gid] = (f"cell {gid!r} (cell {i + 1}) was changed to "
-                                      f"{cell.get('cell_type')}; change it back to code")
+            sub.cell_problems[gid] = (
+                f"cell {gid!r} (cell {i + 1}) was changed to "
+                f"{cell.get('cell_type')}; change it back to code"
+            )
             continue
         src = cell.get("source", "")
         src = "".join(src) if isinstance(src, list) else str(src)
@@ -118,7 +128,9 @@ def extract(path: str | Path, assignment: Assignment, setup: str | None = None) 
             sub.notes.append(f"cell {gid!r}: magics/shell escapes not run: {', '.join(dropped)}")
     for gid in assignment.ids:
         if gid not in sub.cells and gid not in sub.cell_problems:
-            sub.cell_problems[gid] = (f"no cell with grade_id {gid!r} in {path.name}: it was "
-                                      "deleted or its metadata changed; copy the cell back from "
-                                      "the released notebook")
+            sub.cell_problems[gid] = (
+                f"no cell with grade_id {gid!r} in {path.name}: it was "
+                "deleted or its metadata changed; copy the cell back from "
+                "the released notebook"
+            )
     return sub

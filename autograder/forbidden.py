@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import ast
 
-SOFTMAX = ["torch.softmax", "torch.nn.functional.softmax", "torch.Tensor.softmax",
-           "torch.special.softmax", "torch.nn.Softmax"]
+SOFTMAX = [
+    "torch.softmax",
+    "torch.nn.functional.softmax",
+    "torch.Tensor.softmax",
+    "torch.special.softmax",
+    "torch.nn.Softmax",
+]
 LOGSUMEXP = ["torch.logsumexp", "torch.Tensor.logsumexp", "torch.special.logsumexp"]
-LOG_SOFTMAX = ["torch.log_softmax", "torch.nn.functional.log_softmax", "torch.Tensor.log_softmax",
-               "torch.special.log_softmax", "torch.nn.LogSoftmax"]
-LOSSES = ["torch.nn.functional.nll_loss", "torch.nn.functional.cross_entropy", "torch.nn.NLLLoss",
-          "torch.nn.CrossEntropyLoss"]
+LOG_SOFTMAX = [
+    "torch.log_softmax",
+    "torch.nn.functional.log_softmax",
+    "torch.Tensor.log_softmax",
+    "torch.special.log_softmax",
+    "torch.nn.LogSoftmax",
+]
+LOSSES = [
+    "torch.nn.functional.nll_loss",
+    "torch.nn.functional.cross_entropy",
+    "torch.nn.NLLLoss",
+    "torch.nn.CrossEntropyLoss",
+]
 DATA = ["torch.utils.data"]
 
 # exercise id -> dotted prefixes its cell must not reach
@@ -28,8 +42,11 @@ FORBIDDEN: dict[str, list[str]] = {
 }
 FUNCS = {"softmax", "log_softmax", "logsumexp", "nll_loss", "cross_entropy", "SGD"}
 # tensor methods that are shortcuts whatever the object: x.softmax(1), x.logsumexp(1)
-METHODS = {"softmax": {"softmax", "log_softmax"}, "logsumexp": {"logsumexp"},
-           "log_softmax": {"log_softmax", "logsumexp", "softmax"}}
+METHODS = {
+    "softmax": {"softmax", "log_softmax"},
+    "logsumexp": {"logsumexp"},
+    "log_softmax": {"log_softmax", "logsumexp", "softmax"},
+}
 
 
 def runtime_names(exercise: str) -> list[str]:
@@ -43,7 +60,9 @@ def aliases(tree: ast.AST) -> dict[str, str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
-                names[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+                names[a.asname or a.name.split(".")[0]] = (
+                    a.name if a.asname else a.name.split(".")[0]
+                )
         elif isinstance(node, ast.ImportFrom) and node.module:
             for a in node.names:
                 names[a.asname or a.name] = f"{node.module}.{a.name}"

@@ -22,8 +22,9 @@ from autograder.sandbox import Limits, WorkerGone, WorkerProcess, wait_ready
 from autograder.suite import Suite, load_suite
 from autograder.training import TrainingConfig, test_accuracy
 
-NOT_IMPLEMENTED = ("not implemented yet: replace `raise NotImplementedError()` in cell {gid!r} "
-                   "with your code")
+NOT_IMPLEMENTED = (
+    "not implemented yet: replace `raise NotImplementedError()` in cell {gid!r} with your code"
+)
 
 
 @dataclass
@@ -66,31 +67,52 @@ class Session:
         ans = self.worker.request({"op": "exec", "grade_id": "setup", "source": self.sub.setup}, 60)
         if not ans.get("ok"):
             raise RuntimeError(f"the setup cell failed in the worker: {ans.get('error')}")
-        for gid, src in self.sub.cells.items():
+        for e in asg.get(self.opts.assignment).exercises:
+            gid, src = e.grade_id, self.sub.cells.get(e.grade_id)
+            if gid not in self.cell_error:
+                try:
+                    ans = self.worker.request({"op": "exec", "grade_id": gid, "source": src}, 30)
+                except WorkerGone as err:
+                    self.cell_error[gid] = f"running cell {gid!r} {err.reason}"
+                    self.worker = None
+                    return self.ensure()
+                if not ans.get("ok"):
+                    self.cell_error[gid] = _cell_message(gid, ans)
             if gid in self.cell_error:
-                continue
-            try:
-                ans = self.worker.request({"op": "exec", "grade_id": gid, "source": src}, 30)
-            except WorkerGone as e:
-                self.cell_error[gid] = f"running cell {gid!r} {e.reason}"
-                self.worker = None
-                return self.ensure()
-            if not ans.get("ok"):
-                self.cell_error[gid] = _cell_message(gid, ans)
+                self._stand_in(gid, e.defines)
+
+    def _stand_in(self, gid: str, names: tuple[str, ...]):
+        "Define a failed cell's names as placeholders, so later cells that mention them still run."
+        src = "".join(
+            f"def {n}(*args, **kwargs):\n    raise RuntimeError('{n} is unavailable: "
+            f"cell {gid} did not run')\n"
+            for n in names
+        )
+        self.worker.request({"op": "exec", "grade_id": "placeholder", "source": src}, 10)
 
     def probe(self, run: chk.Run, args, seed: int, forbid: list[str]):
         "The student's answer for a run: a value, or a ProbeError describing what went wrong."
         try:
             w = self.ensure()
-            ans = w.request({"op": "probe", "name": run.probe, "args": list(args), "seed": seed,
-                             "forbidden": forbid}, run.timeout)
+            ans = w.request(
+                {
+                    "op": "probe",
+                    "name": run.probe,
+                    "args": list(args),
+                    "seed": seed,
+                    "forbidden": forbid,
+                },
+                run.timeout,
+            )
         except WorkerGone as e:
             self.worker = None
             return ProbeError(e.reason, "WorkerGone"), []
         if not isinstance(ans, dict) or not isinstance(ans.get("forbidden", []), list):
             return ProbeError("the worker's answer had an unexpected form"), []
         if not ans.get("ok"):
-            return ProbeError(str(ans.get("error", "?")), str(ans.get("kind", ""))), ans.get("forbidden", [])
+            return ProbeError(str(ans.get("error", "?")), str(ans.get("kind", ""))), ans.get(
+                "forbidden", []
+            )
         return ans.get("value"), ans.get("forbidden", [])
 
     def origins(self, names: list[str]) -> dict:
@@ -133,8 +155,14 @@ def judge(check: chk.Check, run: chk.Run, args, expected, got) -> tuple[bool, st
     return False, f"{check.what}: {problem}" + (f"\nHint: {hint}" if hint else "")
 
 
-def grade_notebook(path: str | Path, *, hidden: bool = True, training: bool = True,
-                   options: Options | None = None, oracle: Oracle | None = None) -> Report:
+def grade_notebook(
+    path: str | Path,
+    *,
+    hidden: bool = True,
+    training: bool = True,
+    options: Options | None = None,
+    oracle: Oracle | None = None,
+) -> Report:
     "Grade one notebook and return its report; a broken notebook still gets one."
     opts = replace(options or Options(), hidden=hidden, training=training)
     if opts.seed is None:
@@ -159,8 +187,11 @@ def grade_notebook(path: str | Path, *, hidden: bool = True, training: bool = Tr
             meta["output"] = session.worker.stdout.text()[-4000:]
             meta["isolation"] = session.worker.isolation
         session.close()
-    meta.update(seconds=round(time.perf_counter() - t0, 3), worker_start_seconds=round(session.start_seconds, 3),
-                worker_restarts=max(session.restarts, 0))
+    meta.update(
+        seconds=round(time.perf_counter() - t0, 3),
+        worker_start_seconds=round(session.start_seconds, 3),
+        worker_restarts=max(session.restarts, 0),
+    )
     return _report(sub.name, a, results, meta)
 
 
@@ -172,15 +203,27 @@ def _report(name: str, a: asg.Assignment, results: list[CheckResult], meta: dict
 
 def _all_fail(suite: Suite, a: asg.Assignment, opts: Options, why: str) -> list[CheckResult]:
     out = [scoring.result(c.exercise, c.name, False, c.points, c.hidden, why) for c in suite.checks]
-    out += [scoring.result(gid, scoring.GATE, False, 0.0, False, why) for gid in forbidden.FORBIDDEN]
+    out += [
+        scoring.result(gid, scoring.GATE, False, 0.0, False, why) for gid in forbidden.FORBIDDEN
+    ]
     if opts.training:
-        out.append(scoring.result(asg.TRAINING_ID, "reaches_accuracy", False,
-                                  opts.training_config.points, False, why))
+        out.append(
+            scoring.result(
+                asg.TRAINING_ID, "reaches_accuracy", False, opts.training_config.points, False, why
+            )
+        )
     return out
 
 
-def _run_checks(suite: Suite, a: asg.Assignment, sub: Submission, session: Session, opts: Options,
-                oracle: Oracle, t0: float) -> list[CheckResult]:
+def _run_checks(
+    suite: Suite,
+    a: asg.Assignment,
+    sub: Submission,
+    session: Session,
+    opts: Options,
+    oracle: Oracle,
+    t0: float,
+) -> list[CheckResult]:
     session.ensure()
     answers, seen_forbidden = {}, {gid: set() for gid in a.ids}
     for run in suite.runs:
@@ -188,8 +231,14 @@ def _run_checks(suite: Suite, a: asg.Assignment, sub: Submission, session: Sessi
         if gid in session.cell_error:
             continue
         if time.perf_counter() - t0 > opts.submission_timeout:
-            answers[run.name] = (None, None, ProbeError(
-                f"not run: the submission used up its {opts.submission_timeout:g} s", "WorkerGone"))
+            answers[run.name] = (
+                None,
+                None,
+                ProbeError(
+                    f"not run: the submission used up its {opts.submission_timeout:g} s",
+                    "WorkerGone",
+                ),
+            )
             continue
         seed = run.seed(opts.seed)
         args, expected = oracle.get(run, seed)
@@ -222,12 +271,22 @@ def _gates(a, sub, session, seen_forbidden) -> list[CheckResult]:
         found += [f"{n} (called at run time)" for n in sorted(seen_forbidden.get(e.grade_id, ()))]
         for n in e.defines:
             mods = origins.get(n, [])
-            bad = [m for m in mods if isinstance(m, str) and any(
-                m == b or m.startswith(b + ".") for b in forbidden.FORBIDDEN[e.grade_id])]
+            bad = [
+                m
+                for m in mods
+                if isinstance(m, str)
+                and any(m == b or m.startswith(b + ".") for b in forbidden.FORBIDDEN[e.grade_id])
+            ]
             found += [f"{n} comes from {m}" for m in bad]
-        msg = (f"cell {e.grade_id!r} uses built-ins this exercise asks you to write yourself: "
-               f"{', '.join(found)}. Write it with basic tensor operations; the exercise scores "
-               "0 until then") if found else ""
+        msg = (
+            (
+                f"cell {e.grade_id!r} uses built-ins this exercise asks you to write yourself: "
+                f"{', '.join(found)}. Write it with basic tensor operations; the exercise scores "
+                "0 until then"
+            )
+            if found
+            else ""
+        )
         out.append(scoring.result(e.grade_id, scoring.GATE, not found, 0.0, False, msg))
     return out
 
@@ -240,18 +299,29 @@ def _training(sub: Submission, session: Session, opts: Options) -> CheckResult:
     from autograder import data
 
     cfg = opts.training_config
-    fail = lambda msg: scoring.result(asg.TRAINING_ID, "reaches_accuracy", False, cfg.points,
-                                      False, msg)
+    fail = lambda msg: scoring.result(
+        asg.TRAINING_ID, "reaches_accuracy", False, cfg.points, False, msg
+    )
     broken = [g for g in NEEDED if g in session.cell_error]
     if broken:
-        return fail(f"the MNIST run needs your {', '.join(broken)} cell(s), which did not run; "
-                    "fix those first")
+        return fail(
+            f"the MNIST run needs your {', '.join(broken)} cell(s), which did not run; "
+            "fix those first"
+        )
     run = chk.Run("mnist", asg.TRAINING_ID, "train_mnist", lambda s: (), timeout=cfg.timeout)
-    args = [str(data.train_valid_file(opts.data)), cfg.epochs, cfg.bs, cfg.lr, cfg.n_train,
-            _device(opts.device)]
+    args = [
+        str(data.train_valid_file(opts.data)),
+        cfg.epochs,
+        cfg.bs,
+        cfg.lr,
+        cfg.n_train,
+        _device(opts.device),
+    ]
     got, _ = session.probe(run, args, opts.seed, [])
-    what = (f"training the lesson's MLP on MNIST with your pipeline ({cfg.epochs} epochs, "
-            f"bs={cfg.bs}, lr={cfg.lr})")
+    what = (
+        f"training the lesson's MLP on MNIST with your pipeline ({cfg.epochs} epochs, "
+        f"bs={cfg.bs}, lr={cfg.lr})"
+    )
     if isinstance(got, ProbeError):
         if got.kind == "NotImplementedError":
             return fail(f"{what}: part of your pipeline is not implemented yet")
@@ -262,11 +332,21 @@ def _training(sub: Submission, session: Session, opts: Options) -> CheckResult:
     except Exception as e:
         return fail(f"{what}: the trained weights could not be used ({e})")
     ok = acc >= cfg.threshold
-    msg = "" if ok else (f"{what}: test accuracy {acc:.4f} is below the threshold "
-                         f"{cfg.threshold:.2f}; check that fit trains on every batch and that "
-                         "the optimizer, sampler and loader work together")
-    session.training = {"test_accuracy": round(acc, 4), "valid": got.get("valid"),
-                        "seconds": got.get("seconds"), "threshold": cfg.threshold}
+    msg = (
+        ""
+        if ok
+        else (
+            f"{what}: test accuracy {acc:.4f} is below the threshold "
+            f"{cfg.threshold:.2f}; check that fit trains on every batch and that "
+            "the optimizer, sampler and loader work together"
+        )
+    )
+    session.training = {
+        "test_accuracy": round(acc, 4),
+        "valid": got.get("valid"),
+        "seconds": got.get("seconds"),
+        "threshold": cfg.threshold,
+    }
     return scoring.result(asg.TRAINING_ID, "reaches_accuracy", ok, cfg.points, False, msg)
 
 
@@ -276,4 +356,3 @@ def _device(device: str) -> str:
 
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
-

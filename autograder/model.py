@@ -42,7 +42,7 @@ class ExerciseResult:
 
 @dataclass(frozen=True)
 class Report:
-    "A graded submission: the stable shape that report.json and every other format are written from."
+    "A graded submission: the stable shape report.json and every other format come from."
 
     submission: str
     exercises: dict[str, ExerciseResult]

@@ -38,9 +38,11 @@ class Oracle:
         self.ns = None if self.recorded else reference_namespace()
         self.cache: dict = {}
         if self.ns is None and not self.recorded:
-            raise RuntimeError("neither the reference nor recorded answers are available; "
-                               "reinstall the kit or rebuild the bundle with `autograder release "
-                               "--bundle DIR`")
+            raise RuntimeError(
+                "neither the reference nor recorded answers are available; "
+                "reinstall the kit or rebuild the bundle with `autograder release "
+                "--bundle DIR`"
+            )
 
     def get(self, run: Run, seed: int):
         key = (run.name, seed)
@@ -51,8 +53,10 @@ class Oracle:
     def _compute(self, run: Run, seed: int):
         if self.ns is None:
             if run.name not in self.recorded:
-                raise KeyError(f"no recorded answer for {run.name!r}; only public checks run "
-                               "from the student bundle")
+                raise KeyError(
+                    f"no recorded answer for {run.name!r}; only public checks run "
+                    "from the student bundle"
+                )
             return self.recorded[run.name]
         args = run.make_args(seed)
         with torch.random.fork_rng():

@@ -132,7 +132,7 @@ def call_grad(ns, name, x, upstream, *rest):
 def module_registration(ns, n_in, nh, n_out):
     "Build MyModule and report what it registered, in what order, and how it shows itself."
     m = ns["MyModule"](n_in, nh, n_out)
-    mods = lambda: getattr(m, "_modules")
+    mods = lambda: m._modules
     r = {"keys": attempt(lambda: list(mods().keys()))}
     r["types"] = attempt(lambda: [type(v).__name__ for v in mods().values()])
     r["shapes"] = attempt(lambda: [tuple(p.shape) for p in m.parameters()])
@@ -190,7 +190,10 @@ def dataset(ns, x, y, indices):
     "len(ds) and ds[i] for each index (an int, a slice given as [start, stop], or a list)."
     ds = ns["Dataset"](x, y)
     idx = lambda i: slice(*i["slice"]) if isinstance(i, dict) else i
-    return {"len": attempt(lambda: len(ds)), "items": [attempt(lambda i=i: ds[idx(i)]) for i in indices]}
+    return {
+        "len": attempt(lambda: len(ds)),
+        "items": [attempt(lambda i=i: ds[idx(i)]) for i in indices],
+    }
 
 
 def sampler(ns, n, shuffle, passes, pass_shuffle_arg=True):
@@ -242,7 +245,10 @@ def fit(ns, epochs, n_train, n_valid, bs, lr, loss_scale):
     finally:
         ns["accuracy"] = saved
     loss_v, acc_v = res
-    return {"result": [float(loss_v), float(acc_v)], "params": [p.detach().clone() for p in model.parameters()]}
+    return {
+        "result": [float(loss_v), float(acc_v)],
+        "params": [p.detach().clone() for p in model.parameters()],
+    }
 
 
 class OnDevice:
@@ -282,6 +288,21 @@ def train_mnist(ns, path, epochs, bs, lr, n_train, device="cpu"):
     }
 
 
-PROBES = {f.__name__: f for f in [call, call_each, call_grad, module_registration, optimizer_steps,
-                                  optimizer_training, dataset, sampler, batch_sampler, collate,
-                                  dataloader, fit, train_mnist]}
+PROBES = {
+    f.__name__: f
+    for f in [
+        call,
+        call_each,
+        call_grad,
+        module_registration,
+        optimizer_steps,
+        optimizer_training,
+        dataset,
+        sampler,
+        batch_sampler,
+        collate,
+        dataloader,
+        fit,
+        train_mnist,
+    ]
+}

@@ -85,7 +85,11 @@ def to_data(obj, tensors: dict, depth: int = 0):
         items = [to_data(v, tensors, depth + 1) for v in obj[:MAX_ITEMS]]
         return items if type(obj) is list else {"__tuple__": items}
     if type(obj) is dict and all(type(k) is str for k in obj):
-        return {"__dict__": {k: to_data(v, tensors, depth + 1) for k, v in list(obj.items())[:MAX_ITEMS]}}
+        return {
+            "__dict__": {
+                k: to_data(v, tensors, depth + 1) for k, v in list(obj.items())[:MAX_ITEMS]
+            }
+        }
     return {"__opaque__": type_name(obj), "repr": _safe_repr(obj)}
 
 

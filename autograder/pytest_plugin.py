@@ -23,10 +23,15 @@ def pytest_addoption(parser):
     g = parser.getgroup("autograder")
     g.addoption("--ag-no-training", action="store_true", help="skip the MNIST training check")
     g.addoption("--ag-device", default="cpu", choices=["cpu", "cuda", "auto"])
-    parser.addini("autograder_collect", "collect every .ipynb as a graded notebook", type="bool",
-                  default=False)
-    parser.addini("autograder_assignment", "assignment the notebooks belong to",
-                  default="minibatch")
+    parser.addini(
+        "autograder_collect",
+        "collect every .ipynb as a graded notebook",
+        type="bool",
+        default=False,
+    )
+    parser.addini(
+        "autograder_assignment", "assignment the notebooks belong to", default="minibatch"
+    )
 
 
 def pytest_configure(config):
@@ -53,10 +58,14 @@ class NotebookFile(pytest.File):
         name = self.config.getini("autograder_assignment")
         a = assignment.get(name)
         for c in load_suite(name, hidden=False).checks:
-            yield CheckItem.from_parent(self, name=f"{c.exercise}::{c.name}", key=(c.exercise, c.name))
+            yield CheckItem.from_parent(
+                self, name=f"{c.exercise}::{c.name}", key=(c.exercise, c.name)
+            )
         for gid in a.ids:
             if gid in forbidden.FORBIDDEN:
-                yield CheckItem.from_parent(self, name=f"{gid}::{scoring.GATE}", key=(gid, scoring.GATE))
+                yield CheckItem.from_parent(
+                    self, name=f"{gid}::{scoring.GATE}", key=(gid, scoring.GATE)
+                )
         if not self.config.getoption("ag_no_training"):
             key = (assignment.TRAINING_ID, "reaches_accuracy")
             yield CheckItem.from_parent(self, name="::".join(key), key=key)
@@ -67,11 +76,17 @@ class NotebookFile(pytest.File):
             from autograder.grade import Options, grade_notebook
 
             training = not self.config.getoption("ag_no_training")
-            opts = Options(hidden=False, training=training, seed=0,
-                           device=self.config.getoption("ag_device"),
-                           assignment=self.config.getini("autograder_assignment"))
+            opts = Options(
+                hidden=False,
+                training=training,
+                seed=0,
+                device=self.config.getoption("ag_device"),
+                assignment=self.config.getini("autograder_assignment"),
+            )
             try:
-                self._report = grade_notebook(self.path, hidden=False, training=training, options=opts)
+                self._report = grade_notebook(
+                    self.path, hidden=False, training=training, options=opts
+                )
             except Exception as e:  # the grader broke: every item says so, nothing else crashes
                 self._error = f"{type(e).__name__}: {e}"
         return self._report
@@ -94,8 +109,11 @@ class CheckItem(pytest.Item):
         if not found:
             raise CheckFailed(f"check {gid}::{name} was not run")
         c = found[0]
-        self.user_properties += [("score", c.score), ("max_score", c.max_score),
-                                 ("hidden", c.hidden)]
+        self.user_properties += [
+            ("score", c.score),
+            ("max_score", c.max_score),
+            ("hidden", c.hidden),
+        ]
         if not c.passed:
             raise CheckFailed(c.message)
 

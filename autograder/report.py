@@ -39,23 +39,39 @@ def gradescope_json(r: Report) -> str:
     tests = []
     for gid, e in r.exercises.items():
         for c in e.checks:
-            tests.append({
-                "name": f"{gid}: {c.name}", "score": c.score, "max_score": c.max_score,
-                "status": "passed" if c.passed else "failed", "output": c.message,
-                "visibility": "after_published" if c.hidden else "visible", "tags": [gid],
-            })
-    out = {"score": r.score, "output": f"{r.submission}: {r.score:g} / {r.max_score:g} points",
-           "visibility": "visible", "stdout_visibility": "hidden",
-           "execution_time": r.meta.get("seconds"), "tests": tests}
+            tests.append(
+                {
+                    "name": f"{gid}: {c.name}",
+                    "score": c.score,
+                    "max_score": c.max_score,
+                    "status": "passed" if c.passed else "failed",
+                    "output": c.message,
+                    "visibility": "after_published" if c.hidden else "visible",
+                    "tags": [gid],
+                }
+            )
+    out = {
+        "score": r.score,
+        "output": f"{r.submission}: {r.score:g} / {r.max_score:g} points",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "execution_time": r.meta.get("seconds"),
+        "tests": tests,
+    }
     return json.dumps(out, indent=2) + "\n"
 
 
 def junit_xml(r: Report) -> str:
     "JUnit XML: a testcase per check, points and visibility as properties."
     checks = [(gid, c) for gid, e in r.exercises.items() for c in e.checks]
-    suite = ET.Element("testsuite", name=r.submission, tests=str(len(checks)),
-                       failures=str(sum(not c.passed for _, c in checks)), errors="0",
-                       time=str(r.meta.get("seconds", 0)))
+    suite = ET.Element(
+        "testsuite",
+        name=r.submission,
+        tests=str(len(checks)),
+        failures=str(sum(not c.passed for _, c in checks)),
+        errors="0",
+        time=str(r.meta.get("seconds", 0)),
+    )
     for gid, c in checks:
         case = ET.SubElement(suite, "testcase", classname=gid, name=c.name, time="0")
         props = ET.SubElement(case, "properties")
@@ -76,8 +92,14 @@ def grades_csv(reports: list[dict]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["submission", "score", "max_score", *ids])
     for r in sorted(reports, key=lambda r: r["submission"]):
-        w.writerow([r["submission"], r["score"], r["max_score"],
-                    *[r["exercises"].get(i, {}).get("score", 0) for i in ids]])
+        w.writerow(
+            [
+                r["submission"],
+                r["score"],
+                r["max_score"],
+                *[r["exercises"].get(i, {}).get("score", 0) for i in ids],
+            ]
+        )
     return buf.getvalue()
 
 

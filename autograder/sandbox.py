@@ -45,7 +45,7 @@ class WorkerGone(Exception):
 
 
 class Drain(threading.Thread):
-    "Reads a pipe to its end, keeping only the first OUTPUT_CAP bytes (a print loop cannot fill RAM)."
+    "Reads a pipe to its end, keeping the first OUTPUT_CAP bytes (a print loop cannot fill RAM)."
 
     def __init__(self, fd: int):
         super().__init__(daemon=True)
@@ -60,7 +60,11 @@ class Drain(threading.Thread):
         os.close(self.fd)
 
     def text(self) -> str:
-        more = f"\n[... {self.total - len(self.buf)} more bytes not kept]" if self.total > len(self.buf) else ""
+        more = (
+            f"\n[... {self.total - len(self.buf)} more bytes not kept]"
+            if self.total > len(self.buf)
+            else ""
+        )
         return self.buf.decode("utf-8", "replace") + more
 
 
@@ -68,11 +72,13 @@ def _limit(limits: Limits):
     import resource
 
     def apply():
-        for res, val in [(resource.RLIMIT_AS, limits.memory_bytes),
-                         (resource.RLIMIT_CPU, limits.cpu_seconds),
-                         (resource.RLIMIT_FSIZE, limits.file_bytes),
-                         (resource.RLIMIT_NOFILE, limits.open_files),
-                         (resource.RLIMIT_CORE, 0)]:
+        for res, val in [
+            (resource.RLIMIT_AS, limits.memory_bytes),
+            (resource.RLIMIT_CPU, limits.cpu_seconds),
+            (resource.RLIMIT_FSIZE, limits.file_bytes),
+            (resource.RLIMIT_NOFILE, limits.open_files),
+            (resource.RLIMIT_CORE, 0),
+        ]:
             try:
                 resource.setrlimit(res, (val, val))
             except (ValueError, OSError):
@@ -85,8 +91,15 @@ def worker_env(threads: int, home: str) -> dict:
     "A minimal environment: nothing of the grader's own variables reaches student code."
     env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT") if k in os.environ}
     n = str(threads)
-    env.update(HOME=home, TMPDIR=home, PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1",
-               OMP_NUM_THREADS=n, MKL_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n)
+    env.update(
+        HOME=home,
+        TMPDIR=home,
+        PYTHONHASHSEED="0",
+        PYTHONDONTWRITEBYTECODE="1",
+        OMP_NUM_THREADS=n,
+        MKL_NUM_THREADS=n,
+        OPENBLAS_NUM_THREADS=n,
+    )
     for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # keep numerics the same as the parent's
         if k in os.environ:
             env[k] = os.environ[k]
@@ -103,12 +116,27 @@ class WorkerProcess:
         self.resp_r, resp_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        cmd = [sys.executable, "-I", "-X", "faulthandler", str(HERE / "worker.py"),
-               str(req_r), str(resp_w), str(limits.threads)]
+        cmd = [
+            sys.executable,
+            "-I",
+            "-X",
+            "faulthandler",
+            str(HERE / "worker.py"),
+            str(req_r),
+            str(resp_w),
+            str(limits.threads),
+        ]
         self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, cwd=self.home,
-            env=worker_env(limits.threads, self.home), pass_fds=(req_r, resp_w),
-            start_new_session=True, preexec_fn=_limit(limits) if os.name == "posix" else None)
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=out_w,
+            stderr=err_w,
+            cwd=self.home,
+            env=worker_env(limits.threads, self.home),
+            pass_fds=(req_r, resp_w),
+            start_new_session=True,
+            preexec_fn=_limit(limits) if os.name == "posix" else None,
+        )
         for fd in (req_r, resp_w, out_w, err_w):
             os.close(fd)
         self.stdout, self.stderr = Drain(out_r), Drain(err_r)
@@ -120,8 +148,10 @@ class WorkerProcess:
             return protocol.read_message(self.resp_r, timeout)
         except TimeoutError:
             self.kill()
-            raise WorkerGone(f"took longer than {timeout:g} s and was stopped (an infinite loop? "
-                             "a very slow loop?)") from None
+            raise WorkerGone(
+                f"took longer than {timeout:g} s and was stopped (an infinite loop? "
+                "a very slow loop?)"
+            ) from None
         except (EOFError, BrokenPipeError, OSError):
             raise WorkerGone(self._death()) from None
         except protocol.ProtocolError as e:
@@ -137,8 +167,11 @@ class WorkerProcess:
         self.kill()
         if code < 0:
             sig = signal.Signals(-code).name
-            hint = {"SIGKILL": " (out of memory, or a time limit)", "SIGXCPU": " (CPU time limit)",
-                    "SIGSEGV": " (a crash in native code)"}.get(sig, "")
+            hint = {
+                "SIGKILL": " (out of memory, or a time limit)",
+                "SIGXCPU": " (CPU time limit)",
+                "SIGSEGV": " (a crash in native code)",
+            }.get(sig, "")
             return f"the worker process was killed by {sig}{hint}"
         return f"the worker process exited with status {code} (sys.exit, os._exit or a crash?)"
 

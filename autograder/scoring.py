@@ -7,11 +7,13 @@ from autograder.model import CheckResult, ExerciseResult
 GATE = "own_implementation"  # failing this check means the exercise was not done by hand
 
 
-def result(exercise: str, name: str, passed: bool, points: float, hidden: bool,
-           message: str = "") -> CheckResult:
+def result(
+    exercise: str, name: str, passed: bool, points: float, hidden: bool, message: str = ""
+) -> CheckResult:
     "A check earns all its points or none."
-    return CheckResult(exercise, name, passed, points if passed else 0.0, points, hidden,
-                       "" if passed else message)
+    return CheckResult(
+        exercise, name, passed, points if passed else 0.0, points, hidden, "" if passed else message
+    )
 
 
 def exercise_score(grade_id: str, checks: list[CheckResult]) -> ExerciseResult:

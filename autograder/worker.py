@@ -26,7 +26,7 @@ def load_by_path(name, path):
 
 
 class HideGrader(importlib.abc.MetaPathFinder):
-    "Makes the grader and the reference unimportable from student code (the sandbox hides files too)."
+    "Makes the grader and reference unimportable from student code (the sandbox hides files too)."
 
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in HIDDEN_PACKAGES:
@@ -37,8 +37,10 @@ class HideGrader(importlib.abc.MetaPathFinder):
 def format_error(exc: BaseException) -> str:
     "The error as a student needs it: the cell and line where it happened, and the message."
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")]
-    where = [f"{f.filename[1:-1]}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}"
-             for f in frames[-3:]]
+    where = [
+        f"{f.filename[1:-1]}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}"
+        for f in frames[-3:]
+    ]
     if isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith("<cell"):
         where = [f"{exc.filename[1:-1]}, line {exc.lineno}: {(exc.text or '').strip()}"]
     msg = "".join(traceback.format_exception_only(type(exc), exc)).strip()

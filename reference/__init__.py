@@ -11,7 +11,7 @@ def softmax(x):
 
 
 def logsumexp(x):
-    "log(sum(exp(x))) over dim 1, kept as (N, 1); subtracting the row max keeps exp from overflowing."
+    "log(sum(exp(x))) over dim 1, kept as (N, 1); subtracting the row max avoids overflow."
     m = x.max(dim=1, keepdim=True).values
     # a row that is all -inf has max -inf; shift by 0 there so we get -inf rather than nan
     m = torch.where(m.isfinite(), m, torch.zeros_like(m))

@@ -1,0 +1,85 @@
+"""Test the grader with the bank: bugs lose points, with the right words; correct answers keep them.
+
+Each graded notebook starts a worker process, so every submission is graded once per session:
+each bug in its own notebook (to show the other exercises keep full marks), alternative k of every
+exercise together in notebook k, and the lesson's answers together in one notebook.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder.assignment import get
+from tests.bank import make_submission
+from tests.bank.sources import ALTERNATIVES, BUGS, LESSON, Bug
+
+IDS = get().ids
+BUG_CASES = [(gid, bug) for gid, bugs in BUGS.items() for bug in bugs]
+ALT_CASES = [
+    (gid, k, name) for gid, alts in ALTERNATIVES.items() for k, (name, _) in enumerate(alts)
+]
+
+
+@pytest.fixture(scope="session")
+def grade(tmp_path_factory):
+    "grade(label, replace) -> Report, grading each distinct replacement set only once."
+    from autograder.grade import grade_notebook  # imported late: collection works without it
+
+    reports = {}
+
+    def _grade(label: str, replace: dict[str, str]):
+        key = frozenset(replace.items())
+        if key not in reports:
+            dest = tmp_path_factory.mktemp("bank") / f"{label}.ipynb"
+            path = make_submission(dest, replace)
+            reports[key] = grade_notebook(path, hidden=True, training=False)
+        return reports[key]
+
+    return _grade
+
+
+def exercise(report, gid: str):
+    assert gid in report.exercises, f"report has no exercise {gid!r}: {sorted(report.exercises)}"
+    return report.exercises[gid]
+
+
+def describe(ex) -> str:
+    lines = [f"{ex.grade_id}: {ex.score}/{ex.max_score}"]
+    lines += [f"  {'ok  ' if c.passed else 'FAIL'} {c.name}: {c.message}" for c in ex.checks]
+    return "\n".join(lines)
+
+
+def full_marks(ex) -> bool:
+    return ex.max_score > 0 and ex.score == pytest.approx(ex.max_score)
+
+
+@pytest.mark.parametrize("gid,bug", BUG_CASES, ids=[f"{g}-{b.name}" for g, b in BUG_CASES])
+def test_bug_loses_points_on_its_exercise_only(grade, gid: str, bug: Bug):
+    report = grade(f"bug-{gid}-{bug.name}", {gid: bug.source})
+    ex = exercise(report, gid)
+    assert ex.score < ex.max_score and not full_marks(ex), (
+        f"bug {bug.name} kept full marks\n" + describe(ex)
+    )
+    failed = [c for c in ex.checks if not c.passed]
+    assert any(w in c.message.lower() for c in failed for w in bug.words), (
+        f"no failing check of {gid} says any of {bug.words}\n" + describe(ex)
+    )
+    for other in IDS:
+        if other != gid and other not in bug.also:
+            assert full_marks(exercise(report, other)), (
+                f"bug {gid}/{bug.name} cost points on {other}\n" + describe(exercise(report, other))
+            )
+
+
+@pytest.mark.parametrize("gid,k,name", ALT_CASES, ids=[f"{g}-{n}" for g, _, n in ALT_CASES])
+def test_alternative_keeps_full_marks(grade, gid: str, k: int, name: str):
+    # alternative k of every exercise shares one notebook
+    replace = {g: alts[k][1] for g, alts in ALTERNATIVES.items() if k < len(alts)}
+    ex = exercise(grade(f"alternatives-{k}", replace), gid)
+    assert full_marks(ex), f"correct alternative {name} lost points\n" + describe(ex)
+
+
+@pytest.mark.parametrize("gid", IDS, ids=[f"lesson-{g}" for g in IDS])
+def test_lesson_code_gets_full_marks(grade, gid: str):
+    ex = exercise(grade("lesson", dict(LESSON)), gid)
+    assert full_marks(ex), "the lesson's own code lost points\n" + describe(ex)
