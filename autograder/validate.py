@@ -1,0 +1,91 @@
+"""`autograder validate`: prove the checks right before students see them.
+
+The solution must score full marks, the released stubs zero ("not implemented yet"), the lesson's
+own code full marks, every alternative correct answer full marks, and every known bug must lose
+points on its own exercise and only there.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from autograder import assignment
+from autograder.batch import _Locked
+from autograder.grade import Options, grade_notebook
+from autograder.model import Report
+from autograder.oracle import Oracle
+
+
+def full_marks(r: Report, only: set[str] | None = None) -> list[str]:
+    "Exercises (of only, or all) that lost points, with their first failing message."
+    return [
+        f"{g}: {next(c.message for c in e.checks if not c.passed)[:160]}"
+        for g, e in r.exercises.items()
+        if (only is None or g in only) and e.score < e.max_score
+    ]
+
+
+def bug_problems(r: Report, bug, gid: str, ids: list[str]) -> list[str]:
+    "What is wrong with how a known bug was graded (empty when it was caught properly)."
+    e = r.exercises[gid]
+    if e.score >= e.max_score:
+        return [f"{gid}/{bug.name}: not caught (full marks)"]
+    msgs = " ".join(c.message.lower() for c in e.checks if not c.passed)
+    out = (
+        []
+        if any(w in msgs for w in bug.words)
+        else [f"{gid}/{bug.name}: caught, but no message mentions any of {bug.words}"]
+    )
+    others = set(ids) - {gid, *bug.also}
+    return out + [f"{gid}/{bug.name} also cost {p}" for p in full_marks(r, others)]
+
+
+def validate(name: str = "minibatch", training: bool = True, workers: int = 2, say=print) -> int:
+    "Grade the solution, the stubs and the whole bank; exit status 0 iff every case behaves."
+    from autograder.bank import cases
+
+    a = assignment.get(name)
+    oracle = _Locked(Oracle(), threading.Lock())
+    opts = Options(seed=0)
+    problems: list[str] = []
+    sol = grade_notebook(a.solution, training=training, options=opts, oracle=oracle)
+    problems += [f"solution lost points: {p}" for p in full_marks(sol)]
+    say(f"solution: {sol.score:g} / {sol.max_score:g}")
+    stub = grade_notebook(a.release, training=training, options=opts, oracle=oracle)
+    problems += [f"stubs scored {stub.score:g}, expected 0"] if stub.score else []
+    silent = [
+        f"{g}·{c.name}"
+        for g, e in stub.exercises.items()
+        for c in e.checks
+        if c.max_score and "not implemented yet" not in c.message
+    ]
+    problems += (
+        [f"stub checks without 'not implemented yet': {', '.join(silent[:8])}"] if silent else []
+    )
+    say(f"stubs:    {stub.score:g} / {stub.max_score:g}")
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(workers) as pool:
+        jobs = [
+            (kind, label, pool.submit(_grade, Path(tmp) / f"{i}.ipynb", src, oracle))
+            for i, (kind, label, src) in enumerate(cases(a))
+        ]
+        for kind, label, fut in jobs:
+            r = fut.result()
+            if kind == "bug":
+                gid, bug = label
+                found, label = bug_problems(r, bug, gid, a.ids), f"{gid}/{bug.name}"
+            else:
+                found = [f"{kind} {label}: {p}" for p in full_marks(r, set(a.ids))]
+            problems += found
+            say(f"{'✗' if found else '✓'} {kind:12} {label}")
+    say("\n".join(["", *problems]) if problems else "\nall cases behave as expected")
+    return 1 if problems else 0
+
+
+def _grade(path: Path, replace: dict[str, str], oracle) -> Report:
+    from autograder.bank import make_submission
+
+    make_submission(path, replace)
+    return grade_notebook(path, training=False, options=Options(seed=0), oracle=oracle)

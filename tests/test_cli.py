@@ -1,0 +1,103 @@
+"""The command line as instructors and CI use it: grade, resume, shard, merge, check."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+
+from autograder.assignment import get
+from autograder.cli import main
+
+
+def run(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+    )
+
+
+def test_grade_writes_every_format_and_a_csv(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(get().solution, subs / "alice.ipynb")
+    shutil.copy(get().release, subs / "bob.ipynb")
+    (subs / "carol.ipynb").write_text("not a notebook")
+    out = tmp_path / "out"
+    res = run(
+        "grade", str(subs), "--out", str(out), "--workers", "2", "--seed", "7", "--no-training"
+    )
+    assert res.returncode == 0, res.stderr
+    for name in ("alice", "bob", "carol"):
+        for f in ("report.json", "results.json", "junit.xml"):
+            assert (out / name / f).exists(), (name, f)
+    reports = {
+        n: json.loads((out / n / "report.json").read_text()) for n in ("alice", "bob", "carol")
+    }
+    assert reports["alice"]["score"] == reports["alice"]["max_score"] > 0
+    assert reports["bob"]["score"] == 0 and reports["carol"]["score"] == 0
+    assert "not a notebook" in json.dumps(reports["carol"]) or "JSON" in json.dumps(
+        reports["carol"]
+    )
+    rows = list(csv.DictReader((out / "grades.csv").open()))
+    assert [r["submission"] for r in rows] == ["alice", "bob", "carol"]
+    assert set(get().ids) <= set(rows[0])
+    gs = json.loads((out / "alice" / "results.json").read_text())
+    assert gs["score"] == sum(t["score"] for t in gs["tests"])
+
+
+def test_grading_resumes_and_force_regrades(tmp_path, capsys):
+    sub = tmp_path / "dave.ipynb"
+    shutil.copy(get().release, sub)
+    out = tmp_path / "out"
+    args = ["grade", str(sub), "--out", str(out), "--no-training", "--seed", "1"]
+    assert main(args) == 0
+    first = (out / "dave" / "report.json").stat().st_mtime_ns
+    assert main(args) == 0
+    assert (out / "dave" / "report.json").stat().st_mtime_ns == first
+    assert "grading 0 of 1" in capsys.readouterr().out
+    assert main([*args, "--force"]) == 0
+    assert (out / "dave" / "report.json").stat().st_mtime_ns != first
+
+
+def test_shards_partition_the_batch_and_merge(tmp_path):
+    from autograder.batch import shard
+
+    paths = [tmp_path / f"s{i}.ipynb" for i in range(7)]
+    parts = [shard(paths, f"{i}/3") for i in (1, 2, 3)]
+    assert sorted(p for part in parts for p in part) == sorted(paths)
+    assert not set(parts[0]) & set(parts[1])
+    for i in (1, 2):
+        d = tmp_path / f"shard{i}" / f"n{i}"
+        d.mkdir(parents=True)
+        rep = {
+            "submission": f"n{i}",
+            "score": i,
+            "max_score": 2,
+            "exercises": {"softmax": {"score": i, "max_score": 2, "checks": []}},
+        }
+        (d / "report.json").write_text(json.dumps(rep))
+    assert (
+        main(["merge", str(tmp_path / "shard1"), str(tmp_path / "shard2"), "--out", str(tmp_path)])
+        == 0
+    )
+    rows = list(csv.DictReader((tmp_path / "grades.csv").open()))
+    assert [(r["submission"], r["softmax"]) for r in rows] == [("n1", "1"), ("n2", "2")]
+
+
+def test_check_exit_status_and_next_step(tmp_path):
+    ok = run("check", str(get().solution), "--no-training")
+    assert ok.returncode == 0 and "Every public check passes" in ok.stdout
+    bad = run("check", str(get().release), "--no-training")
+    assert bad.returncode == 1
+    assert "Next: softmax · small_batch" in bad.stdout and "not implemented yet" in bad.stdout
+
+
+def test_bad_shard_spec_is_a_clear_error(tmp_path):
+    res = run("grade", str(get().release), "--out", str(tmp_path), "--shard", "4/3")
+    assert res.returncode != 0 and "--shard 4/3" in res.stderr
