@@ -1,4 +1,4 @@
-"""The student bundle: complete enough for `pytest`, with nothing an instructor keeps to themselves."""
+"""The student bundle: enough for `pytest`, and nothing an instructor keeps to themselves."""
 
 from __future__ import annotations
 
