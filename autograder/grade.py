@@ -47,8 +47,8 @@ class Options:
 class Session:
     "One submission's worker: executes its cells once, re-executes them after a crash."
 
-    def __init__(self, sub: Submission, opts: Options):
-        self.sub, self.opts, self.worker = sub, opts, None
+    def __init__(self, sub: Submission, opts: Options, files: dict | None = None):
+        self.sub, self.opts, self.worker, self.files = sub, opts, None, files or {}
         self.cell_error: dict[str, str] = dict(sub.cell_problems)
         self.restarts, self.start_seconds = -1, 0.0
         self.training: dict = {}
@@ -58,7 +58,8 @@ class Session:
             self.restarts += 1
             if self.restarts > self.opts.max_restarts:
                 raise WorkerGone("the worker crashed too many times; later checks were not run")
-            self.worker = WorkerProcess(self.opts.limits)
+            limits = replace(self.opts.limits, device=_device(self.opts.device))
+            self.worker = WorkerProcess(limits, files=self.files)
             self.start_seconds += wait_ready(self.worker)
             self._run_cells()
         return self.worker
@@ -172,7 +173,12 @@ def grade_notebook(
     sub = extract(path, a)
     t0 = time.perf_counter()
     results: list[CheckResult] = []
-    session = Session(sub, opts)
+    files = {}
+    if opts.training and not sub.error:
+        from autograder import data
+
+        files[str(data.train_valid_file(opts.data))] = None
+    session = Session(sub, opts, files)
     meta = {"seed": opts.seed, "hidden": opts.hidden, "isolation": "process", "notes": sub.notes}
     try:
         if sub.error:
@@ -309,8 +315,12 @@ def _training(sub: Submission, session: Session, opts: Options) -> CheckResult:
             "fix those first"
         )
     run = chk.Run("mnist", asg.TRAINING_ID, "train_mnist", lambda s: (), timeout=cfg.timeout)
+    try:
+        session.ensure()
+    except WorkerGone as e:
+        return fail(f"the MNIST run could not start: {e.reason}")
     args = [
-        str(data.train_valid_file(opts.data)),
+        session.worker.inside(str(data.train_valid_file(opts.data))),
         cfg.epochs,
         cfg.bs,
         cfg.lr,

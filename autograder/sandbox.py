@@ -8,6 +8,7 @@ whole process group is killed; the caller decides whether to start a new one.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -33,7 +34,11 @@ class Limits:
     cpu_seconds: int = 900
     file_bytes: int = 64 * 2**20
     open_files: int = 256
+    processes: int = 512  # per uid, counted across the machine: bounds a fork bomb
+    tmp_bytes: int = 256 * 2**20  # the sandbox's private /tmp
     threads: int = 1  # torch intra-op threads: 1 is fastest for the lesson's small MLP on 2 cores
+    isolation: str = "auto"  # "bwrap", "process", or "auto" (bwrap where it works)
+    device: str = "cpu"
 
 
 class WorkerGone(Exception):
@@ -109,30 +114,29 @@ def worker_env(threads: int, home: str) -> dict:
 class WorkerProcess:
     "One running worker: send a request, get data back, or learn that it is gone."
 
-    def __init__(self, limits: Limits = Limits()):
-        self.limits, self.isolation = limits, "process"
+    def __init__(self, limits: Limits = Limits(), files: dict[str, str] | None = None):
+        "files maps paths outside to paths the worker may read (the sandbox shows only those)."
+        self.limits, self.files = limits, dict(files or {})
         self.home = tempfile.mkdtemp(prefix="ag-worker-")
+        self.isolation = choose_isolation(limits.isolation)
         req_r, self.req_w = os.pipe()
         self.resp_r, resp_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        cmd = [
-            sys.executable,
-            "-I",
-            "-X",
-            "faulthandler",
-            str(HERE / "worker.py"),
-            str(req_r),
-            str(resp_w),
-            str(limits.threads),
-        ]
+        argv = [str(req_r), str(resp_w), str(limits.threads)]
+        if self.isolation == "bwrap":
+            cmd, cwd, env = bwrap_command(self, argv), "/", worker_env(limits.threads, "/tmp")
+        else:
+            self.files = {k: k for k in self.files}
+            cmd = [sys.executable, "-I", "-X", "faulthandler", str(HERE / "worker.py"), *argv]
+            cwd, env = self.home, worker_env(limits.threads, self.home)
         self.proc = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=out_w,
             stderr=err_w,
-            cwd=self.home,
-            env=worker_env(limits.threads, self.home),
+            cwd=cwd,
+            env=env,
             pass_fds=(req_r, resp_w),
             start_new_session=True,
             preexec_fn=_limit(limits) if os.name == "posix" else None,
@@ -140,6 +144,10 @@ class WorkerProcess:
         for fd in (req_r, resp_w, out_w, err_w):
             os.close(fd)
         self.stdout, self.stderr = Drain(out_r), Drain(err_r)
+
+    def inside(self, path: str) -> str:
+        "Where the worker sees a file we showed it."
+        return self.files[str(path)]
 
     def request(self, msg: dict, timeout: float):
         "Send one request and wait for its answer; WorkerGone on timeout, crash or garbage."
@@ -207,3 +215,159 @@ def wait_ready(w: WorkerProcess, timeout: float = 60.0) -> float:
     t0 = time.perf_counter()
     w.request({"op": "ping"}, timeout)
     return time.perf_counter() - t0
+
+
+# --- the bubblewrap sandbox -------------------------------------------------------------------
+
+UNPRIVILEGED = 65534  # nobody
+
+
+@functools.cache
+def bwrap_works() -> bool:
+    "bubblewrap is installed and can create the namespaces here (not on macOS, Windows, some CI)."
+    if sys.platform != "linux" or not shutil.which("bwrap"):
+        return False
+    probe = [
+        "bwrap",
+        "--unshare-pid",
+        "--unshare-net",
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        *_drop(),
+        "true",
+    ]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def choose_isolation(wanted: str) -> str:
+    if wanted == "process":
+        return "process"
+    if bwrap_works():
+        return "bwrap"
+    if wanted == "bwrap":
+        raise RuntimeError(
+            "isolation 'bwrap' was asked for, but bubblewrap is missing or cannot "
+            "create namespaces here; install it (apt-get install bubblewrap) or "
+            "use isolation 'auto'"
+        )
+    return "process"
+
+
+def _drop() -> list[str]:
+    "How the worker loses its privileges: setpriv to nobody as root, a user namespace otherwise."
+    if os.geteuid() == 0 and shutil.which("setpriv"):
+        return [
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+            "--",
+            "setpriv",
+            f"--reuid={UNPRIVILEGED}",
+            f"--regid={UNPRIVILEGED}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--no-new-privs",
+            "--",
+        ]
+    return ["--unshare-user", "--uid", str(UNPRIVILEGED), "--gid", str(UNPRIVILEGED), "--"]
+
+
+def _ro(src: str, dest: str | None = None) -> list[str]:
+    "A read-only bind, with its parent folders made traversable for the unprivileged worker."
+    dest = dest or src
+    parents = [str(p) for p in reversed(Path(dest).parents) if str(p) != "/"]
+    return [a for d in parents for a in ("--perms", "0755", "--dir", d)] + ["--ro-bind", src, dest]
+
+
+def _python_roots() -> list[str]:
+    "The folders Python and its packages live in, resolved, without the grader's own checkout."
+    roots = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    roots |= {p for p in sys.path if p and os.path.isdir(p) and "site-packages" in p}
+    roots = {os.path.realpath(r) for r in roots} | roots
+    keep = sorted(r for r in roots if not r.startswith(("/usr/", "/proc")) and r != "/usr")
+    return [r for r in keep if not any(r != o and r.startswith(o + os.sep) for o in keep)]
+
+
+def _masks(roots: list[str]) -> list[str]:
+    "Hide the grader and the reference if they are installed inside a folder we show."
+    import importlib.util
+
+    out = []
+    for name in ("autograder", "reference"):
+        spec = importlib.util.find_spec(name)
+        for loc in (spec.submodule_search_locations or []) if spec else []:
+            if any(loc.startswith(r + os.sep) for r in roots):
+                out += ["--tmpfs", loc]
+    return out
+
+
+def bwrap_command(w: WorkerProcess, argv: list[str]) -> list[str]:
+    """The worker inside bubblewrap: new pid, net, ipc and uts namespaces; read-only system and
+    Python; a private size-capped /tmp; only the worker's own files and the files it was shown."""
+    grader = Path(w.home) / "grader"
+    grader.mkdir(mode=0o755)
+    os.chmod(w.home, 0o755)
+    for f in ("worker.py", "protocol.py", "probes.py"):
+        shutil.copy(HERE / f, grader / f)
+        os.chmod(grader / f, 0o644)
+    cmd = [
+        "bwrap",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+    ]
+    for d in ("bin", "lib", "lib64", "sbin"):
+        p = Path("/") / d
+        if p.is_symlink():
+            cmd += ["--symlink", os.readlink(p), str(p)]
+        elif p.is_dir():
+            cmd += ["--ro-bind", str(p), str(p)]
+    for f in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime"):
+        if os.path.exists(f):
+            cmd += ["--ro-bind", f, f]
+    roots = _python_roots()
+    for r in roots:
+        cmd += _ro(r)
+    cmd += _masks(roots)
+    cmd += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(w.limits.tmp_bytes),
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/tmp",
+    ]
+    if w.limits.device != "cpu":
+        cmd += ["--ro-bind", "/sys", "/sys"]
+        cmd += [
+            a
+            for dev in sorted(Path("/dev").glob("nvidia*"))
+            for a in ("--dev-bind", str(dev), str(dev))
+        ]
+    cmd += _ro(str(grader), "/grader")
+    for k, outside in enumerate(list(w.files)):
+        inside = f"/data/{k}-{Path(outside).name}"
+        cmd += _ro(outside, inside)
+        w.files[outside] = inside
+    cmd += ["--chdir", "/tmp", *_drop()]
+    return cmd + [sys.executable, "-I", "-X", "faulthandler", "/grader/worker.py", *argv]
