@@ -7,6 +7,7 @@ escapes are not run. Nothing here executes student code; a broken file becomes a
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import dataclass, field
@@ -33,14 +34,23 @@ class Submission:
 
 
 def grade_id(cell) -> str | None:
-    gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    "The nbgrader grade_id of a cell, tolerating hand-edited metadata of any shape."
+    meta = cell.get("metadata") if isinstance(cell, dict) else None
+    nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
+    gid = nbg.get("grade_id") if isinstance(nbg, dict) else None
     return gid if isinstance(gid, str) else None
 
 
 def strip_magics(source: str) -> tuple[str, list[str]]:
     "Replace IPython magics and shell escapes with `pass`; a cell magic makes the cell unusable."
+    try:
+        ast.parse(source)
+        return source, []  # valid Python: a line starting with % or ! is a continuation, not magic
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        pass
     lines, dropped = source.splitlines(), []
-    if lines and lines[0].lstrip().startswith("%%"):
+    first = next((ln for ln in lines if ln.strip()), "")
+    if first.lstrip().startswith("%%"):
         raise ValueError(
             f"the cell starts with the cell magic {lines[0].split()[0]}, which the "
             "grader does not run; remove it"
@@ -87,7 +97,10 @@ def read_notebook(path: Path) -> dict:
             "save it from Jupyter as .ipynb and resubmit"
         ) from e
     except Exception as e:
-        raise ValueError(f"{path.name} could not be read as a notebook: {str(e)[:200]}") from e
+        raise ValueError(
+            f"{path.name} could not be read as a notebook: {str(e)[:200]}; save it "
+            "from Jupyter as .ipynb and resubmit"
+        ) from e
     if not isinstance(nb.get("cells"), list):
         raise ValueError(f"{path.name} has no list of cells; save it from Jupyter and resubmit")
     return nb
@@ -117,8 +130,8 @@ def extract(path: str | Path, assignment: Assignment, setup: str | None = None) 
                 f"{cell.get('cell_type')}; change it back to code"
             )
             continue
-        src = cell.get("source", "")
-        src = "".join(src) if isinstance(src, list) else str(src)
+        src = cell.get("source") or ""
+        src = "".join(map(str, src)) if isinstance(src, list) else str(src)
         try:
             sub.cells[gid], dropped = strip_magics(src)
         except ValueError as e:

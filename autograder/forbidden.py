@@ -54,9 +54,9 @@ def runtime_names(exercise: str) -> list[str]:
     return [n for n in FORBIDDEN.get(exercise, []) if n.count(".") >= 1]
 
 
-def aliases(tree: ast.AST) -> dict[str, str]:
-    "Local names bound by imports: {'F': 'torch.nn.functional', 'SGD': 'torch.optim.SGD'}."
-    names = {"torch": "torch"}
+def aliases(tree: ast.AST, names: dict[str, str] | None = None) -> dict[str, str]:
+    "Local names bound by imports and assignments: {'F': 'torch.nn.functional', 'G': ...}."
+    names = dict(names or {"torch": "torch"})
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
@@ -92,7 +92,7 @@ def shortcuts(exercise: str, source: str, setup: str = "") -> list[str]:
         names = aliases(ast.parse(setup)) if setup else {"torch": "torch"}
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []  # the cell's own syntax error is reported where it is run
-    names.update(aliases(tree))
+    names = aliases(tree, names)
     found = []
     for node in ast.walk(tree):
         hit = None
@@ -106,9 +106,17 @@ def shortcuts(exercise: str, source: str, setup: str = "") -> list[str]:
             mod = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
             if mod and any(mod == b or mod.startswith(b + ".") for b in banned):
                 hit = mod
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if node.value in methods | (FUNCS & {b.rsplit(".", 1)[-1] for b in banned}):
-                hit = f"the name {node.value!r} (getattr?)"
-        if hit and f"{hit} (line {node.lineno})" not in found:
+        elif isinstance(node, ast.Call):  # getattr(torch, "softmax") and friends
+            words = methods | (FUNCS & {b.rsplit(".", 1)[-1] for b in banned})
+            for a in node.args:
+                if isinstance(a, ast.Constant) and a.value in words:
+                    hit = f"the name {a.value!r} (getattr?)"
+        if hit and not any(
+            f.endswith(f"(line {node.lineno})")
+            and f.startswith(hit.split(" ")[0])
+            or hit.startswith(f.split(" ")[0])
+            and f.endswith(f"(line {node.lineno})")
+            for f in found
+        ):
             found.append(f"{hit} (line {node.lineno})")
     return found

@@ -57,7 +57,13 @@ def _safe_repr(obj) -> str:
 def _plain(t: torch.Tensor) -> torch.Tensor | None:
     try:
         t = torch.Tensor.as_subclass(t, torch.Tensor).detach()
-        if t.layout != torch.strided or t.is_meta or t.is_complex():
+        if (
+            t.layout != torch.strided
+            or t.is_meta
+            or t.is_complex()
+            or t.is_quantized
+            or t.is_nested
+        ):
             return None
         if t.numel() * t.element_size() > MAX_TENSOR_BYTES:
             return None
@@ -77,7 +83,11 @@ def to_data(obj, tensors: dict, depth: int = 0):
     if isinstance(obj, torch.Tensor):
         name, plain = type_name(obj), _plain(obj)
         if plain is None:
-            return {"__opaque__": name, "repr": f"tensor that cannot travel, shape {obj.shape}"}
+            try:
+                shape = f", shape {tuple(obj.shape)}"
+            except BaseException:  # nested tensors have no single shape
+                shape = ""
+            return {"__opaque__": name, "repr": f"a tensor that cannot travel as data{shape}"}
         key = f"t{len(tensors)}"
         tensors[key] = plain
         return {"__tensor__": key, "type": name}
@@ -104,9 +114,9 @@ def from_data(d, tensors: dict):
         if d.get("type") not in PLAIN_TENSORS:
             return Opaque(d.get("type", "?"), f"tensor subclass, shape {tuple(t.shape)}")
         return t
-    if "__tuple__" in d:
+    if "__tuple__" in d and isinstance(d["__tuple__"], list):
         return tuple(from_data(v, tensors) for v in d["__tuple__"])
-    if "__dict__" in d:
+    if "__dict__" in d and isinstance(d["__dict__"], dict):
         return {k: from_data(v, tensors) for k, v in d["__dict__"].items()}
     if "__opaque__" in d:
         return Opaque(str(d["__opaque__"]), str(d.get("repr", "")))
@@ -157,7 +167,8 @@ def read_message(fd: int, timeout: float | None = None):
     (m,) = struct.unpack(">Q", _read_exact(fd, 8, deadline))
     if m > MAX_MESSAGE:
         raise ProtocolError(f"message payload of {m} bytes is over the limit")
+    payload = _read_exact(fd, m, deadline)
     try:
-        return decode(header, _read_exact(fd, m, deadline))
-    except (ValueError, KeyError, TypeError) as e:
-        raise ProtocolError(f"malformed message: {e}") from e
+        return decode(header, payload)
+    except Exception as e:  # whatever the bytes hold, the reader gets one kind of error
+        raise ProtocolError(f"malformed message: {type(e).__name__}: {str(e)[:200]}") from None

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -27,6 +28,19 @@ def atomic_write(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+XML_BAD = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(s: str) -> str:
+    "Text XML 1.0 can hold: control characters and lone surrogates become U+FFFD."
+    return XML_BAD.sub("\ufffd", str(s))
+
+
+def cell_text(v):
+    "A CSV cell a spreadsheet will not run as a formula."
+    return f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v
 
 
 def report_json(r: Report) -> str:
@@ -73,12 +87,15 @@ def junit_xml(r: Report) -> str:
         time=str(r.meta.get("seconds", 0)),
     )
     for gid, c in checks:
-        case = ET.SubElement(suite, "testcase", classname=gid, name=c.name, time="0")
+        case = ET.SubElement(
+            suite, "testcase", classname=xml_text(gid), name=xml_text(c.name), time="0"
+        )
         props = ET.SubElement(case, "properties")
         for k, v in [("score", c.score), ("max_score", c.max_score), ("hidden", c.hidden)]:
             ET.SubElement(props, "property", name=k, value=str(v))
         if not c.passed:
-            ET.SubElement(case, "failure", message=c.message.split("\n")[0][:300]).text = c.message
+            msg = xml_text(c.message)
+            ET.SubElement(case, "failure", message=msg.split("\n")[0][:300]).text = msg
     root = ET.Element("testsuites", name="autograder")
     root.append(suite)
     ET.indent(root)
@@ -94,7 +111,7 @@ def grades_csv(reports: list[dict]) -> str:
     for r in sorted(reports, key=lambda r: r["submission"]):
         w.writerow(
             [
-                r["submission"],
+                cell_text(r["submission"]),
                 r["score"],
                 r["max_score"],
                 *[r["exercises"].get(i, {}).get("score", 0) for i in ids],

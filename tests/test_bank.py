@@ -7,6 +7,8 @@ exercise together in notebook k, and the lesson's answers together in one notebo
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from autograder.assignment import get
@@ -49,6 +51,11 @@ def describe(ex) -> str:
     return "\n".join(lines)
 
 
+def says(message: str, word: str) -> bool:
+    "Whether message holds word (or phrase) as a whole word: 'exp' is not in 'expected'."
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", message.lower()) is not None
+
+
 def full_marks(ex) -> bool:
     return ex.max_score > 0 and ex.score == pytest.approx(ex.max_score)
 
@@ -61,7 +68,7 @@ def test_bug_loses_points_on_its_exercise_only(grade, gid: str, bug: Bug):
         f"bug {bug.name} kept full marks\n" + describe(ex)
     )
     failed = [c for c in ex.checks if not c.passed]
-    assert any(w in c.message.lower() for c in failed for w in bug.words), (
+    assert any(says(c.message, w) for c in failed for w in bug.words), (
         f"no failing check of {gid} says any of {bug.words}\n" + describe(ex)
     )
     for other in IDS:

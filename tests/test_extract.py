@@ -94,11 +94,6 @@ def test_magics_and_shell_escapes_become_pass(tmp_path):
         assert magic in note
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="extract.MAGIC matches any line starting with % or !, even the continuation of a "
-    "bracketed expression, which is ordinary Python",
-)
 def test_operators_at_the_start_of_a_continuation_line_are_not_magics():
     src = 'def f(a, b):\n    return ("%d items"\n            % a) != (b\n    != a)\n'
     code, dropped = strip_magics(src)
@@ -158,15 +153,7 @@ def test_a_broken_file_sets_error_naming_the_file(tmp_path, content):
         "this is {not json",
         "",
         bytes(range(256)),
-        pytest.param(
-            json.dumps({"name": "package", "version": "1.0"}),
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="read_notebook's catch-all branch passes nbformat's message on and says "
-                "nothing about what to do",
-            ),
-            id="json-not-a-notebook",
-        ),
+        pytest.param(json.dumps({"name": "package", "version": "1.0"}), id="json-not-a-notebook"),
     ],
     ids=["not-json", "empty", "binary", "json-not-a-notebook"],
 )
@@ -191,11 +178,6 @@ def test_a_missing_file_is_an_error_not_an_exception(tmp_path):
     assert sub.error and "ghost.ipynb" in sub.error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="extract.grade_id assumes metadata['nbgrader'] is a dict",
-)
 def test_hand_edited_nbgrader_metadata_is_not_an_exception(tmp_path):
     raw = json.loads(nbformat.writes(new_notebook(cells=full())))
     raw["cells"][0]["metadata"]["nbgrader"] = None

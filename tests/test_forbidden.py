@@ -175,21 +175,12 @@ def test_shortcut_is_flagged_with_its_line(exercise, source, name, line):
     assert any(name in h and f"(line {line})" in h for h in hits), hits
 
 
-ALIAS_OF_SETUP_NAME = pytest.mark.xfail(
-    strict=True,
-    reason="forbidden.aliases(tree) starts from {'torch': 'torch'}, not from the setup's names, "
-    "so an assignment like `G = F` in the cell is not followed",
-)
-
-
-@ALIAS_OF_SETUP_NAME
 def test_alias_is_flagged_where_it_is_bound_and_where_it_is_called():
     hits = found("softmax", FLAGGED["alias assignment"][1])
     assert "torch.nn.functional.softmax (line 1)" in hits
     assert "torch.nn.functional.softmax (line 4)" in hits
 
 
-@ALIAS_OF_SETUP_NAME
 def test_a_renamed_setup_module_is_followed():
     src = """\
         G = F

@@ -286,9 +286,8 @@ TENSOR_HEADER = json.dumps({"__tensor__": "t0", "type": "torch.Tensor"}).encode(
 
 
 def uncaught(exc):
-    "Known bug: read_message only turns ValueError/KeyError/TypeError into ProtocolError."
-    reason = f"{exc.__name__} escapes read_message instead of ProtocolError"
-    return pytest.mark.xfail(strict=True, raises=exc, reason=reason)
+    "Other errors once escaped read_message; now every malformed message is a ProtocolError."
+    return ()
 
 
 @pytest.mark.parametrize(
@@ -353,7 +352,7 @@ def test_pickle_header_is_refused_not_run(pipe, tmp_path):
 def test_pickle_payload_is_never_run(pipe, tmp_path):
     marker = tmp_path / "pwned"
     send_raw(pipe, frame(TENSOR_HEADER, pickle.dumps(Boom(marker))))
-    with pytest.raises(Exception):  # noqa: B017 ProtocolError once bad-safetensors above is fixed
+    with pytest.raises(ProtocolError):
         read_message(pipe["r"], timeout=1)
     assert not marker.exists()
 

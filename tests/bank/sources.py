@@ -23,7 +23,7 @@ class Bug:
 
     name: str
     source: str
-    words: tuple[str, ...]  # a good feedback message contains at least one (lowercase)
+    words: tuple[str, ...]  # a good feedback message holds one, as a whole word (lowercase)
     also: tuple[str, ...] = ()  # other exercise ids this bug may legitimately cost points
 
 
@@ -701,7 +701,7 @@ BUGS: dict[str, list[Bug]] = {
                 def softmax(x):
                     return torch.exp(x) / torch.exp(x).sum(dim=0)
             """),
-            ("dim", "row", "column", "sum"),
+            ("dim", "row", "rows", "column", "columns", "sum"),
         ),
         Bug(
             "no_keepdim",
@@ -709,7 +709,7 @@ BUGS: dict[str, list[Bug]] = {
                 def softmax(x):
                     return torch.exp(x) / torch.exp(x).sum(dim=1)
             """),
-            ("shape", "broadcast", "keepdim", "size"),
+            ("shape", "broadcast", "broadcasts", "keepdim", "size"),
         ),
         Bug(
             "whole_tensor_sum",
@@ -717,7 +717,7 @@ BUGS: dict[str, list[Bug]] = {
                 def softmax(x):
                     return torch.exp(x) / torch.exp(x).sum()
             """),
-            ("row", "dim", "sum"),
+            ("row", "rows", "dim", "sum"),
         ),
         Bug(
             "no_exp",
@@ -725,7 +725,7 @@ BUGS: dict[str, list[Bug]] = {
                 def softmax(x):
                     return x / x.sum(dim=1, keepdim=True)
             """),
-            ("exp", "negative", "probabilit", "expected", "differ"),
+            ("exp", "negative", "positive", "probability", "probabilities", "differ"),
         ),
     ],
     "logsumexp": [
@@ -735,7 +735,7 @@ BUGS: dict[str, list[Bug]] = {
                 def logsumexp(x):
                     return torch.exp(x).sum(dim=1, keepdim=True).log()
             """),
-            ("overflow", "inf", "max", "stable", "large"),
+            ("overflow", "overflows", "inf", "max", "stable", "large"),
         ),
         Bug(
             "shape_n",
@@ -753,7 +753,7 @@ BUGS: dict[str, list[Bug]] = {
                     a = x.max(dim=1, keepdim=True).values
                     return (x - a).exp().sum(dim=1, keepdim=True).log()
             """),
-            ("max", "shift", "add", "expected", "differ"),
+            ("max", "shift", "add", "differ"),
         ),
         Bug(
             "whole_tensor_sum",
@@ -762,7 +762,7 @@ BUGS: dict[str, list[Bug]] = {
                     a = x.max(dim=1)[0][:, None]
                     return a + torch.exp(x - a).sum().log()
             """),
-            ("row", "dim", "sum", "expected", "differ"),
+            ("row", "rows", "dim", "sum", "differ"),
         ),
     ],
     "log_softmax": [
@@ -772,7 +772,7 @@ BUGS: dict[str, list[Bug]] = {
                 def log_softmax(x):
                     return torch.log(torch.exp(x) / torch.exp(x).sum(dim=1)[:, None])
             """),
-            ("inf", "nan", "overflow", "stable", "large"),
+            ("inf", "nan", "overflow", "overflows", "stable", "large"),
         ),
         Bug(
             "log_of_sum_exp",
@@ -780,7 +780,7 @@ BUGS: dict[str, list[Bug]] = {
                 def log_softmax(x):
                     return x - torch.log(torch.exp(x).sum(dim=1)[:, None])
             """),
-            ("inf", "nan", "overflow", "stable", "large"),
+            ("inf", "nan", "overflow", "overflows", "stable", "large"),
         ),
         Bug(
             "sign_flipped",
@@ -797,7 +797,7 @@ BUGS: dict[str, list[Bug]] = {
                     m = x.max(dim=1).values
                     return x - (m + (x - m[:, None]).exp().sum(dim=1).log())
             """),
-            ("shape", "broadcast", "keepdim", "size"),
+            ("shape", "broadcast", "broadcasts", "keepdim", "size"),
         ),
     ],
     "nll": [
@@ -807,7 +807,7 @@ BUGS: dict[str, list[Bug]] = {
                 def nll(pred, y):
                     return -pred[range(len(pred)), y].sum()
             """),
-            ("mean", "sum", "average"),
+            ("mean", "sum", "summed", "average"),
         ),
         Bug(
             "missing_minus",
@@ -823,7 +823,7 @@ BUGS: dict[str, list[Bug]] = {
                 def nll(pred, y):
                     return -pred[:, y].mean()
             """),
-            ("index", "target", "row", "shape"),
+            ("index", "indexing", "target", "targets", "row", "rows", "column", "columns", "shape"),
         ),
         Bug(
             "log_again",
@@ -831,7 +831,7 @@ BUGS: dict[str, list[Bug]] = {
                 def nll(pred, y):
                     return -pred[range(len(pred)), y].log().mean()
             """),
-            ("log", "nan"),
+            ("nan", "already"),
         ),
     ],
     "accuracy": [
@@ -841,7 +841,7 @@ BUGS: dict[str, list[Bug]] = {
                 def accuracy(ypred, ytrue):
                     return (ypred.argmax(dim=1) == ytrue).float().sum()
             """),
-            ("fraction", "mean", "count", "sum", "proportion"),
+            ("fraction", "mean", "count", "proportion", "divide"),
         ),
         Bug(
             "argmax_dim0",
@@ -873,7 +873,7 @@ BUGS: dict[str, list[Bug]] = {
                 def accuracy(ypred, ytrue):
                     return (ypred.max(dim=1).values == ytrue).float().mean()
             """),
-            ("argmax", "index", "indices", "expected", "differ"),
+            ("argmax", "index", "indices", "differ"),
         ),
     ],
     "module_registration": [
@@ -895,7 +895,7 @@ BUGS: dict[str, list[Bug]] = {
                     def parameters(self):
                         for l in self._modules.values(): yield from l.parameters()
             """),
-            ("underscore", "private", "start", "'_'", "not registered"),
+            ("underscore", "private", "starts with", "starting with", "'_'", "not registered"),
         ),
         Bug(
             "no_super_setattr",
@@ -914,7 +914,7 @@ BUGS: dict[str, list[Bug]] = {
                     def parameters(self):
                         for l in self._modules.values(): yield from l.parameters()
             """),
-            ("attribute", "super", "setattr"),
+            ("attribute", "super", "setattr", "__setattr__"),
         ),
         Bug(
             "yields_modules",
@@ -934,7 +934,7 @@ BUGS: dict[str, list[Bug]] = {
                     def parameters(self):
                         yield from self._modules.values()
             """),
-            ("parameter", "tensor"),
+            ("parameter", "tensor", "tensors"),
         ),
         Bug(
             "only_linear",
@@ -954,7 +954,7 @@ BUGS: dict[str, list[Bug]] = {
                     def parameters(self):
                         for l in self._modules.values(): yield from l.parameters()
             """),
-            ("register", "_modules"),
+            ("register", "registered", "_modules"),
         ),
         Bug(
             "weights_only",
@@ -974,7 +974,7 @@ BUGS: dict[str, list[Bug]] = {
                     def parameters(self):
                         for l in self._modules.values(): yield l.weight
             """),
-            ("bias", "parameter", "param"),
+            ("bias", "biases", "items", "count"),
         ),
         Bug(
             "no_repr",
@@ -1009,7 +1009,7 @@ BUGS: dict[str, list[Bug]] = {
                     def zero_grad(self):
                         for p in self.params: p.grad.zero_()
             """),
-            ("no_grad", "leaf", "in-place"),
+            ("no_grad", "leaf", "in-place", "in place"),
         ),
         Bug(
             "lr_ignored",
@@ -1041,7 +1041,7 @@ BUGS: dict[str, list[Bug]] = {
                     def zero_grad(self):
                         for p in self.params: p.grad.zero_()
             """),
-            ("in-place", "in place", "changed", "update", "modif"),
+            ("in-place", "in place", "unchanged", "did not change", "rebinding"),
         ),
         Bug(
             "zero_grad_without_call",
@@ -1073,7 +1073,7 @@ BUGS: dict[str, list[Bug]] = {
                     def zero_grad(self):
                         for p in self.params: p.grad.zero_()
             """),
-            ("sign", "ascent", "subtract", "direction", "increase", "decrease"),
+            ("sign", "ascent", "subtract", "direction"),
         ),
         Bug(
             "keeps_generator",
@@ -1089,7 +1089,7 @@ BUGS: dict[str, list[Bug]] = {
                     def zero_grad(self):
                         for p in self.params: p.grad.zero_()
             """),
-            ("list", "generator", "iterator", "once", "second", "zero_grad"),
+            ("list", "generator", "iterator", "exhausted", "once"),
         ),
     ],
     "dataset": [
@@ -1111,7 +1111,7 @@ BUGS: dict[str, list[Bug]] = {
                     def __len__(self): return len(self.x)
                     def __getitem__(self, i): return self.y[i], self.x[i]
             """),
-            ("order", "swap", "first"),
+            ("order", "swap", "swapped", "first"),
         ),
         Bug(
             "len_of_features",
@@ -1131,7 +1131,7 @@ BUGS: dict[str, list[Bug]] = {
                     def __len__(self): return len(self.items)
                     def __getitem__(self, i): return self.items[i]
             """),
-            ("slice", "list", "index"),
+            ("slice", "slices", "list", "index", "indices"),
         ),
     ],
     "sampler": [
@@ -1220,7 +1220,7 @@ BUGS: dict[str, list[Bug]] = {
                                 batch = []
                         if batch and not self.drop_last: yield batch
             """),
-            ("size", "bs", "batch"),
+            ("size", "bs", "items"),
         ),
         Bug(
             "global_bs",
@@ -1249,7 +1249,7 @@ BUGS: dict[str, list[Bug]] = {
                     xs, ys = zip(*b)
                     return torch.cat(xs), torch.cat(ys)
             """),
-            ("stack", "shape", "cat", "dim"),
+            ("stack", "shape", "cat", "dim", "zero-dimensional"),
         ),
         Bug(
             "swapped",
@@ -1258,7 +1258,7 @@ BUGS: dict[str, list[Bug]] = {
                     xs, ys = zip(*b)
                     return torch.stack(ys), torch.stack(xs)
             """),
-            ("order", "swap", "first"),
+            ("order", "swap", "swapped", "first"),
         ),
         Bug(
             "only_xs",
@@ -1301,7 +1301,7 @@ BUGS: dict[str, list[Bug]] = {
                     def __iter__(self):
                         for b in self.batchs: yield [self.ds[i] for i in b]
             """),
-            ("collate", "tuple", "stack"),
+            ("collate", "collate_fn", "tuple", "stack"),
         ),
         Bug(
             "lesson_first_version",
@@ -1339,7 +1339,7 @@ BUGS: dict[str, list[Bug]] = {
                                 nb += 1
                     return tot_loss / nb, tot_acc / nb
             """),
-            ("weight", "batch size", "partial", "size"),
+            ("weight", "weighted", "batch size", "partial", "size"),
         ),
         Bug(
             "no_zero_grad",
@@ -1360,7 +1360,7 @@ BUGS: dict[str, list[Bug]] = {
                                 tot_acc += accuracy(pred, yb).item() * n
                     return tot_loss / count, tot_acc / count
             """),
-            ("zero_grad", "accumulat"),
+            ("zero_grad", "accumulate", "accumulates"),
         ),
         Bug(
             "no_step",
