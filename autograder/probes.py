@@ -103,23 +103,50 @@ def accuracy(ypred, ytrue):
     return (ypred.argmax(dim=1) == ytrue).float().mean()
 
 
+def logsumexp(x):
+    m = x.max(dim=1, keepdim=True).values
+    m = torch.where(m.isfinite(), m, torch.zeros_like(m))
+    return m + (x - m).exp().sum(dim=1, keepdim=True).log()
+
+
+# While an exercise runs, the earlier exercises it calls are ours: each is graded on its own.
+STAND_INS = {"log_softmax": {"logsumexp": logsumexp}, "fit": {"accuracy": accuracy}}
+
+
+class stand_ins:
+    "Swap in our versions of the names an exercise calls, and put the student's back after."
+
+    def __init__(self, ns, name):
+        self.ns, self.swaps = ns, STAND_INS.get(name, {})
+
+    def __enter__(self):
+        self.saved = {k: self.ns.get(k) for k in self.swaps}
+        self.ns.update(self.swaps)
+
+    def __exit__(self, *exc):
+        self.ns.update(self.saved)
+
+
 # --- functions ---------------------------------------------------------------------------------
 
 
 def call(ns, name, *args):
     "Call a student function on the given inputs."
-    return ns[name](*args)
+    with stand_ins(ns, name):
+        return ns[name](*args)
 
 
 def call_each(ns, name, argsets):
     "Call a student function on several inputs; each answer or error is reported on its own."
-    return [attempt(lambda a=a: ns[name](*a)) for a in argsets]
+    with stand_ins(ns, name):
+        return [attempt(lambda a=a: ns[name](*a)) for a in argsets]
 
 
 def call_grad(ns, name, x, upstream, *rest):
     "Call with x requiring grad and backpropagate a fixed upstream gradient: (output, x.grad)."
     x = x.clone().requires_grad_()
-    out = ns[name](x, *rest)
+    with stand_ins(ns, name):
+        out = ns[name](x, *rest)
     if not isinstance(out, torch.Tensor) or out.shape != upstream.shape:
         return out, None  # the comparison reports the wrong type or shape
     out.backward(upstream)
@@ -143,8 +170,8 @@ def module_registration(ns, n_in, nh, n_out):
     r["repr"] = attempt(lambda: repr(m))
 
     def add_public():
-        m.extra = torch.nn.Linear(2, 3)
-        return ["extra" in mods(), getattr(m, "extra", None) is mods().get("extra")]
+        m.extra, m.act = torch.nn.Linear(2, 3), torch.nn.ReLU()
+        return {k: [k in mods(), getattr(m, k, None) is mods().get(k)] for k in ("extra", "act")}
 
     def add_private():
         m._note = "not a layer"
@@ -238,12 +265,8 @@ def fit(ns, epochs, n_train, n_valid, bs, lr, loss_scale):
     batches = lambda a, b: [(x[i : min(i + bs, b)], y[i : min(i + bs, b)]) for i in range(a, b, bs)]
     train, valid = Replay(batches(0, n_train)), Replay(batches(n_train, n_train + n_valid))
     loss = lambda p, t: F.cross_entropy(p, t) * loss_scale
-    saved = ns.get("accuracy")
-    ns["accuracy"] = accuracy  # fit is graded with our accuracy, not the student's
-    try:
+    with stand_ins(ns, "fit"):  # fit is graded with our accuracy, not the student's
         res = ns["fit"](epochs, model, loss, PlainSGD(model.parameters(), lr), train, valid)
-    finally:
-        ns["accuracy"] = saved
     loss_v, acc_v = res
     return {
         "result": [float(loss_v), float(acc_v)],

@@ -2,7 +2,8 @@
 
 Each graded notebook starts a worker process, so every submission is graded once per session:
 each bug in its own notebook (to show the other exercises keep full marks), alternative k of every
-exercise together in notebook k, and the lesson's answers together in one notebook.
+exercise together in notebook k, and the lesson's answers together in one notebook. A fixed seed
+keeps the hidden checks' inputs, and so every verdict here, the same from run to run.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import re
 import pytest
 
 from autograder.assignment import get
+from autograder.grade import Options, grade_notebook
 from tests.bank import make_submission
 from tests.bank.sources import ALTERNATIVES, BUGS, LESSON, Bug
 
 IDS = get().ids
+SEED = 1234
 BUG_CASES = [(gid, bug) for gid, bugs in BUGS.items() for bug in bugs]
 ALT_CASES = [
     (gid, k, name) for gid, alts in ALTERNATIVES.items() for k, (name, _) in enumerate(alts)
@@ -23,21 +26,19 @@ ALT_CASES = [
 
 
 @pytest.fixture(scope="session")
-def grade(tmp_path_factory):
-    "grade(label, replace) -> Report, grading each distinct replacement set only once."
-    from autograder.grade import grade_notebook  # imported late: collection works without it
-
+def bank_report(tmp_path_factory):
+    "bank_report(label, replace) -> Report, grading each distinct replacement set only once."
     reports = {}
 
-    def _grade(label: str, replace: dict[str, str]):
+    def grade(label: str, replace: dict[str, str]):
         key = frozenset(replace.items())
         if key not in reports:
-            dest = tmp_path_factory.mktemp("bank") / f"{label}.ipynb"
-            path = make_submission(dest, replace)
-            reports[key] = grade_notebook(path, hidden=True, training=False)
+            path = make_submission(tmp_path_factory.mktemp("bank") / f"{label}.ipynb", replace)
+            opts = Options(seed=SEED)
+            reports[key] = grade_notebook(path, hidden=True, training=False, options=opts)
         return reports[key]
 
-    return _grade
+    return grade
 
 
 def exercise(report, gid: str):
@@ -61,8 +62,8 @@ def full_marks(ex) -> bool:
 
 
 @pytest.mark.parametrize("gid,bug", BUG_CASES, ids=[f"{g}-{b.name}" for g, b in BUG_CASES])
-def test_bug_loses_points_on_its_exercise_only(grade, gid: str, bug: Bug):
-    report = grade(f"bug-{gid}-{bug.name}", {gid: bug.source})
+def test_bug_loses_points_on_its_exercise_only(bank_report, gid: str, bug: Bug):
+    report = bank_report(f"bug-{gid}-{bug.name}", {gid: bug.source})
     ex = exercise(report, gid)
     assert ex.score < ex.max_score and not full_marks(ex), (
         f"bug {bug.name} kept full marks\n" + describe(ex)
@@ -79,14 +80,14 @@ def test_bug_loses_points_on_its_exercise_only(grade, gid: str, bug: Bug):
 
 
 @pytest.mark.parametrize("gid,k,name", ALT_CASES, ids=[f"{g}-{n}" for g, _, n in ALT_CASES])
-def test_alternative_keeps_full_marks(grade, gid: str, k: int, name: str):
+def test_alternative_keeps_full_marks(bank_report, gid: str, k: int, name: str):
     # alternative k of every exercise shares one notebook
     replace = {g: alts[k][1] for g, alts in ALTERNATIVES.items() if k < len(alts)}
-    ex = exercise(grade(f"alternatives-{k}", replace), gid)
+    ex = exercise(bank_report(f"alternatives-{k}", replace), gid)
     assert full_marks(ex), f"correct alternative {name} lost points\n" + describe(ex)
 
 
 @pytest.mark.parametrize("gid", IDS, ids=[f"lesson-{g}" for g in IDS])
-def test_lesson_code_gets_full_marks(grade, gid: str):
-    ex = exercise(grade("lesson", dict(LESSON)), gid)
+def test_lesson_code_gets_full_marks(bank_report, gid: str):
+    ex = exercise(bank_report("lesson", dict(LESSON)), gid)
     assert full_marks(ex), "the lesson's own code lost points\n" + describe(ex)

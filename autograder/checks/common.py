@@ -73,6 +73,20 @@ def part(key, cmp=None):
     return check
 
 
+def part_raised(key, *words):
+    "A hint test: one part of a multi-part answer raised an error containing one of the words."
+    return lambda e, g, a: any(w in str(g[key].get("error", "")) for w in words)
+
+
+def swapped(e, g, a):
+    "A hint test: the answer is a pair in the wrong order."
+    return (
+        isinstance(g, (tuple, list))
+        and len(g) == 2
+        and compare.values(e, type(e)(reversed(g))) is None
+    )
+
+
 def raised(*words):
     "A hint test: the student's code raised an error whose text contains one of the words."
     return lambda e, g, a: isinstance(g, ProbeError) and any(w in g.text for w in words)
@@ -101,6 +115,8 @@ def items(labels):
             if err:
                 return f"{label} raised {err}"
             p = compare.values(e["value"], g["value"])
+            if p and swapped(e["value"], g["value"], args):
+                return f"{label}: {p}; x and y are swapped: return (x[i], y[i]), inputs first"
             if p:
                 return f"{label}: {p}"
         return None

@@ -5,7 +5,17 @@ from __future__ import annotations
 import torch
 
 from autograder.checks import Check, Run
-from autograder.checks.common import close_to, has_nonfinite, items, part, raised, randn, same
+from autograder.checks.common import (
+    close_to,
+    has_nonfinite,
+    items,
+    part,
+    part_raised,
+    raised,
+    randn,
+    same,
+    swapped,
+)
 
 R, C = Run, Check
 KEEPDIM = "keep the reduced dim so the result broadcasts: sum(dim=1, keepdim=True) or [:, None]"
@@ -113,6 +123,15 @@ lse_hints = (
     (has_nonfinite, MAXTRICK),
     (raised("must match", "size of tensor"), KEEPDIM),
 )
+log_softmax_hints = (
+    (
+        close_to(lambda x: x.logsumexp(1, keepdim=True) - x),
+        "sign: log-probabilities are ≤ 0; "
+        "log_softmax(x) = x - logsumexp(x), not the other way round",
+    ),
+    (raised("must match", "size of tensor"), KEEPDIM),
+    (has_nonfinite, MAXTRICK),
+)
 nll_hints = (
     (
         close_to(lambda p, y: -p[range(len(y)), y].sum()),
@@ -146,6 +165,42 @@ opt_hints = (
         "rebinding p = p - ... changes only the loop variable",
     ),
     (raised("NoneType"), "p.grad is None before the first backward; step should use p.grad as set"),
+    (
+        lambda e, g, a: (
+            len(g["params"]) > 1
+            and compare_equal(g["params"][1], g["params"][0])
+            and not compare_equal(e["params"][1], e["params"][0])
+        ),
+        "only the first step changed anything: params may be a generator (model.parameters() is "
+        "one), which runs out after one pass; keep list(params)",
+    ),
+    (
+        lambda e, g, a: compare_equal(g["params"][0], e["params"][0]) is False and a[2] is None,
+        "the default learning rate is 0.5",
+    ),
+)
+
+
+collate_hints = (
+    (swapped, "xs and ys are swapped: return (xs, ys), inputs first"),
+    (
+        raised("zero-dimensional", "cannot be concatenated"),
+        "torch.stack adds a batch dim in "
+        "front; torch.cat joins along an existing one (and cannot join 0-d targets)",
+    ),
+    (
+        lambda e, g, a: (
+            isinstance(g, (tuple, list))
+            and isinstance(g[0], torch.Tensor)
+            and g[0].dim() == e[0].dim() - 1
+        ),
+        "torch.stack adds a batch dim in front; torch.cat joins along an existing one",
+    ),
+    (lambda e, g, a: not isinstance(g, (tuple, list)), "return a tuple (xs, ys) of two tensors"),
+)
+FIT_LAST = (
+    "return the validation loss and accuracy of the last epoch, averaged over that "
+    "epoch's samples: reset the totals at the start of each epoch's validation"
 )
 
 
@@ -220,7 +275,7 @@ CHECKS = [
         "log_softmax_small",
         "log_softmax(x) on a (4, 3) batch",
         same(),
-        hints=(*softmax_hints[2:], (has_nonfinite, MAXTRICK)),
+        hints=log_softmax_hints,
     ),
     C(
         "nll",
@@ -251,6 +306,13 @@ CHECKS = [
         "mymodule",
         "list(MyModule(6, 5, 3).parameters())",
         lambda e, g, a: part("shapes")(e, g, a) or part("same_objects")(e, g, a),
+        hints=(
+            (
+                part_raised("shapes", "has no attribute 'shape'"),
+                "parameters() should yield the parameters (tensors) of each registered module: "
+                "yield from m.parameters()",
+            ),
+        ),
     ),
     C(
         "module_registration",
@@ -273,7 +335,7 @@ CHECKS = [
         "opt_default_lr",
         "Optimizer(params) (default lr) for two steps",
         opt_params,
-        hints=opt_hints + ((lambda e, g, a: True, "the default learning rate is 0.5"),),
+        hints=opt_hints,
     ),
     C("dataset", "length", "dataset_basic", "len(Dataset(x, y)) with 10 items", part("len")),
     C(
@@ -319,13 +381,7 @@ CHECKS = [
         "collate_basic",
         "collate([(x0, y0), ..., (x4, y4)]), x of shape (3,)",
         same(),
-        hints=(
-            (lambda e, g, a: not isinstance(g, tuple), "return a tuple (xs, ys) of two tensors"),
-            (
-                lambda e, g, a: isinstance(g[0], torch.Tensor) and g[0].dim() == 1,
-                "torch.stack adds a batch dim in front; torch.cat joins along an existing one",
-            ),
-        ),
+        hints=collate_hints,
     ),
     C(
         "dataloader",
@@ -348,6 +404,7 @@ CHECKS = [
         "fit(2, model, loss_func, opt, "
         "train_dl, valid_dl) on 24 training and 12 validation rows, batches of 4",
         lambda e, g, a: _fit_part(e, g, "result"),
+        hints=((lambda e, g, a: True, FIT_LAST),),
     ),
     C(
         "fit",

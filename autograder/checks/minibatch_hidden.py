@@ -10,9 +10,12 @@ from autograder import compare
 from autograder.checks import Check, Run
 from autograder.checks.common import each, gen, items, part, randn, random_shapes, same
 from autograder.checks.minibatch import (
+    FIT_LAST,
     KEEPDIM,
     MAXTRICK,
     acc_hints,
+    collate_hints,
+    log_softmax_hints,
     lse_hints,
     nll_hints,
     opt_hints,
@@ -251,7 +254,7 @@ CHECKS = [
         hidden=True,
         hints=lse_hints,
     ),
-    *fn_checks("log_softmax", softmax_hints[2:]),
+    *fn_checks("log_softmax", log_softmax_hints),
     C(
         "log_softmax",
         "large_values",
@@ -304,9 +307,16 @@ CHECKS = [
         "module_registration",
         "new_public_attribute",
         "mymodule",
-        "m.extra = nn.Linear(2, 3) on a MyModule: registered and readable",
+        "m.extra = nn.Linear(2, 3) and m.act = nn.ReLU() on a MyModule: registered, readable",
         part("add_public"),
         hidden=True,
+        hints=(
+            (
+                lambda e, g, a: True,
+                "__setattr__ should register every attribute whose name does not start with "
+                "'_' in self._modules, whatever its type",
+            ),
+        ),
     ),
     C(
         "module_registration",
@@ -475,8 +485,17 @@ CHECKS = [
         "collate of three (2, 2) images",
         same(),
         hidden=True,
+        hints=collate_hints,
     ),
-    C("collate", "single_sample", "collate_one", "collate of a single sample", same(), hidden=True),
+    C(
+        "collate",
+        "single_sample",
+        "collate_one",
+        "collate of a single sample",
+        same(),
+        hidden=True,
+        hints=collate_hints,
+    ),
     C(
         "dataloader",
         "honours_batch_sampler",
@@ -513,7 +532,7 @@ CHECKS = [
                 lambda e, g, a: True,
                 "average over samples, not batches: weight "
                 "each batch's loss and accuracy by its size (len(xb)), then divide "
-                "by the total count",
+                "by the total count; " + FIT_LAST,
             ),
         ),
     ),
@@ -524,7 +543,13 @@ CHECKS = [
         "fit with a loss_func of 3 × cross-entropy",
         lambda e, g, a: compare.values(e["result"], g["result"], 1e-4, 1e-3),
         hidden=True,
-        hints=((lambda e, g, a: True, "use the loss_func argument, for training and validation"),),
+        hints=(
+            (
+                lambda e, g, a: abs(g["result"][0] * 3 - e["result"][0]) < 0.05 * e["result"][0],
+                "use the loss_func argument, for training and validation",
+            ),
+            (lambda e, g, a: True, FIT_LAST),
+        ),
     ),
     C(
         "fit",
