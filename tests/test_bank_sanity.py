@@ -21,8 +21,8 @@ from torch import nn
 
 import reference
 from autograder.assignment import get
+from autograder.bank.minibatch import ALTERNATIVES, BUGS, LESSON, SETUP, Bug
 from tests.bank import grade_id, make_submission, notebook
-from tests.bank.sources import ALTERNATIVES, BUGS, LESSON, SETUP, Bug
 
 A = get()
 DEFINES = {e.grade_id: e.defines for e in A.exercises}

@@ -1,46 +1,4 @@
-"""Submissions built from the bank: the solution notebook with some exercise cells replaced."""
+"""The bank lives in the package (`autograder validate` runs it); tests import it from here too."""
 
-from __future__ import annotations
-
-from pathlib import Path
-
-import nbformat
-
-from autograder.assignment import get
-
-
-def grade_id(cell) -> str | None:
-    "The nbgrader grade_id of a cell, or None for a cell nbgrader does not track."
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def make_submission(dest: Path, replace: dict[str, str], base: Path | None = None) -> Path:
-    "Write base (the solution notebook by default) to dest with the cells in replace swapped in."
-    base = get().solution if base is None else Path(base)
-    nb = nbformat.read(base, as_version=4)
-    found = set()
-    for cell in nb.cells:
-        gid = grade_id(cell)
-        if gid in replace:
-            cell.source = replace[gid]
-            if cell.cell_type == "code":
-                cell.outputs, cell.execution_count = [], None
-            found.add(gid)
-    if missing := sorted(set(replace) - found):
-        raise KeyError(f"{base} has no cell with grade_id {', '.join(missing)}")
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, dest)
-    return dest
-
-
-def notebook(sources: dict[str, str], setup: str) -> nbformat.NotebookNode:
-    "A bare notebook: the locked setup cell, then one solution cell per exercise id in sources."
-
-    def cell(gid: str, src: str, locked: bool):
-        meta = {"grade": False, "grade_id": gid, "locked": locked, "solution": not locked}
-        return nbformat.v4.new_code_cell(src, metadata={"nbgrader": {**meta, "schema_version": 3}})
-
-    cells = [cell(get().setup_id, setup, True)]
-    cells += [cell(gid, src, False) for gid, src in sources.items()]
-    return nbformat.v4.new_notebook(cells=cells)
+from autograder.bank import grade_id, make_submission, notebook  # noqa: F401
+from autograder.bank.minibatch import ALTERNATIVES, BUGS, LESSON, SETUP, Bug  # noqa: F401
