@@ -1,12 +1,66 @@
-"""`autograder check`: what a student runs: public checks, a table, what to fix next."""
+"""`autograder check`: what a student runs: public checks, a table, what to fix next.
+
+Students re-run checks many times; an unchanged notebook (same exercise cells, same kit, same
+options) reuses its last report from a cache instead of running again.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from autograder import report
-from autograder.grade import Options, grade_notebook
+from autograder import __version__, assignment, report
+from autograder.extract import extract
 from autograder.model import Report
+
+if TYPE_CHECKING:
+    from autograder.grade import Options
+
+CACHE_ENV = "AUTOGRADER_CHECK_CACHE"
+
+
+def cache_file(path: Path, opts: Options) -> Path | None:
+    "Where the report of this exact notebook content lives, or None if it cannot be read."
+    sub = extract(path, assignment.get(opts.assignment))
+    if sub.error:
+        return None
+    kit = Path(__file__).resolve().parent
+    code = b"".join(p.read_bytes() for p in sorted(kit.rglob("*.py")))
+    key = json.dumps(
+        [
+            __version__,
+            sub.cells,
+            sub.cell_problems,
+            sub.setup,
+            opts.training,
+            opts.device,
+            hashlib.sha256(code).hexdigest(),
+        ],
+        sort_keys=True,
+    )
+    import platformdirs
+
+    root = Path(os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir("autograder"))
+    return root / "checks" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
+
+
+def cached_grade(path: Path, opts: Options) -> Report:
+    "Grade, or reuse the report of an unchanged notebook."
+    f = cache_file(path, opts)
+    if f is not None and f.exists():
+        try:
+            return Report.from_dict(json.loads(f.read_text()))
+        except (ValueError, KeyError, TypeError):
+            f.unlink(missing_ok=True)  # a damaged cache entry is simply graded again
+    from autograder.grade import grade_notebook  # imports torch: only when we must grade
+
+    r = grade_notebook(path, hidden=False, training=opts.training, options=opts)
+    if f is not None:
+        report.atomic_write(f, report.report_json(r))
+    return r
 
 
 def next_step(r: Report) -> str:
@@ -20,17 +74,23 @@ def next_step(r: Report) -> str:
 
 
 def check(
-    path: Path, training: bool = True, device: str = "cpu", data: Path | None = None, say=print
+    path: Path,
+    training: bool = True,
+    device: str = "cpu",
+    data: Path | None = None,
+    say=print,
+    cache: bool = True,
 ) -> int:
     "Run the public checks on a notebook and print the result; exit status 0 iff all pass."
+    from autograder.grade import Options, grade_notebook
+
+    opts = Options(hidden=False, training=training, device=device, data=data, seed=0)
     if training:
         say("running the public checks, then training on MNIST with your pipeline (a few seconds)…")
-    r = grade_notebook(
-        path,
-        hidden=False,
-        training=training,
-        options=Options(hidden=False, training=training, device=device, data=data, seed=0),
-    )
+    if cache:
+        r = cached_grade(Path(path), opts)
+    else:
+        r = grade_notebook(path, hidden=False, training=training, options=opts)
     say(report.table(r, hidden=False))
     fails = report.failures(r)
     if fails:

@@ -19,7 +19,11 @@ def _check(args):
     from autograder.check import check
 
     return check(
-        Path(args.notebook), training=not args.no_training, device=args.device, data=args.data
+        Path(args.notebook),
+        training=not args.no_training,
+        device=args.device,
+        data=args.data,
+        cache=not args.no_cache,
     )
 
 
@@ -94,6 +98,7 @@ def parser() -> argparse.ArgumentParser:
     sp.set_defaults(fn=_data)
     sp = sub.add_parser("check", help="students: run the public checks on a notebook")
     sp.add_argument("notebook")
+    sp.add_argument("--no-cache", action="store_true", help="grade again even if unchanged")
     common(sp)
     sp.set_defaults(fn=_check)
     sp = sub.add_parser("grade", help="grade submissions (public and hidden checks)")
@@ -126,9 +131,6 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    import torch
-
-    torch.set_num_threads(1)  # the parent's own tensor work is small; leave the cores to workers
     try:
         return args.fn(args)
     except KeyboardInterrupt:

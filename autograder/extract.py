@@ -13,8 +13,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 from autograder.assignment import Assignment
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
@@ -68,10 +66,10 @@ def strip_magics(source: str) -> tuple[str, list[str]]:
 
 def released_setup(assignment: Assignment) -> str:
     "The setup cell as we released it: a student's edits to a locked cell do not count."
-    nb = nbformat.read(assignment.release, as_version=4)
-    for cell in nb.cells:
+    nb = read_notebook(assignment.release)
+    for cell in nb["cells"]:
         if grade_id(cell) == assignment.setup_id:
-            return cell.source
+            return _source(cell)
     raise RuntimeError(
         f"{assignment.release} has no cell with grade_id {assignment.setup_id!r}; "
         "rebuild it with `autograder release`"
@@ -89,21 +87,31 @@ def read_notebook(path: Path) -> dict:
     text = path.read_bytes().decode("utf-8", errors="replace")
     if not text.strip():
         raise ValueError(f"{path.name} is empty; submit the notebook you worked in")
+    # plain JSON, not nbformat: we read only cells and their metadata, and it starts 10× faster
     try:
-        nb = nbformat.reads(text, as_version=4)
-    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as e:
+        nb = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
         raise ValueError(
             f"{path.name} is not a notebook (not valid JSON: {str(e)[:120]}); "
             "save it from Jupyter as .ipynb and resubmit"
-        ) from e
-    except Exception as e:
+        ) from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise ValueError(
-            f"{path.name} could not be read as a notebook: {str(e)[:200]}; save it "
+            f"{path.name} could not be read as a notebook: it has no list of cells; save it "
             "from Jupyter as .ipynb and resubmit"
-        ) from e
-    if not isinstance(nb.get("cells"), list):
-        raise ValueError(f"{path.name} has no list of cells; save it from Jupyter and resubmit")
+        )
+    if nb.get("nbformat") != 4:
+        raise ValueError(
+            f"{path.name} could not be read as a notebook: nbformat {nb.get('nbformat')!r} is not "
+            "the version 4 that Jupyter writes; save it from Jupyter as .ipynb and resubmit"
+        )
     return nb
+
+
+def _source(cell: dict) -> str:
+    "A cell's source, given as one string or a list of lines."
+    src = cell.get("source") or ""
+    return "".join(map(str, src)) if isinstance(src, list) else str(src)
 
 
 def extract(path: str | Path, assignment: Assignment, setup: str | None = None) -> Submission:
@@ -130,8 +138,7 @@ def extract(path: str | Path, assignment: Assignment, setup: str | None = None) 
                 f"{cell.get('cell_type')}; change it back to code"
             )
             continue
-        src = cell.get("source") or ""
-        src = "".join(map(str, src)) if isinstance(src, list) else str(src)
+        src = _source(cell)
         try:
             sub.cells[gid], dropped = strip_magics(src)
         except ValueError as e:

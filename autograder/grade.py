@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import torch
+
 from autograder import assignment as asg
 from autograder import checks as chk
 from autograder import forbidden, scoring
@@ -166,6 +168,7 @@ def grade_notebook(
 ) -> Report:
     "Grade one notebook and return its report; a broken notebook still gets one."
     opts = replace(options or Options(), hidden=hidden, training=training)
+    torch.set_num_threads(1)  # the parent's own tensor work is small; leave the cores to workers
     if opts.seed is None:
         opts.seed = secrets.randbelow(2**31)
     suite = load_suite(opts.assignment, hidden=opts.hidden)

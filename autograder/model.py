@@ -56,6 +56,20 @@ class Report:
     def max_score(self) -> float:
         return round(sum(e.max_score for e in self.exercises.values()), 4)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Report:
+        "Rebuild a report from report.json's dict (for caches and merges)."
+        exercises = {
+            gid: ExerciseResult(
+                gid,
+                tuple(CheckResult(gid, **c) for c in e["checks"]),
+                e["score"],
+                e["max_score"],
+            )
+            for gid, e in d["exercises"].items()
+        }
+        return cls(d["submission"], exercises, d.get("meta", {}))
+
     def to_dict(self) -> dict:
         return {
             "submission": self.submission,

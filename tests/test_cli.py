@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from autograder.assignment import get
 from autograder.cli import main
 
@@ -101,3 +103,26 @@ def test_check_exit_status_and_next_step(tmp_path):
 def test_bad_shard_spec_is_a_clear_error(tmp_path):
     res = run("grade", str(get().release), "--out", str(tmp_path), "--shard", "4/3")
     assert res.returncode != 0 and "--shard 4/3" in res.stderr
+
+
+def test_check_reuses_the_report_of_an_unchanged_notebook(tmp_path, monkeypatch, capsys):
+    from autograder import check as check_mod
+    from autograder import grade
+
+    monkeypatch.setenv("AUTOGRADER_CHECK_CACHE", str(tmp_path / "cache"))
+    nb = tmp_path / "nb.ipynb"
+    shutil.copy(get().release, nb)
+    assert check_mod.check(nb, training=False) == 1
+    first = capsys.readouterr().out
+
+    def no_worker(*a, **k):
+        raise AssertionError("graded again although nothing changed")
+
+    monkeypatch.setattr(grade, "WorkerProcess", no_worker)
+    assert check_mod.check(nb, training=False) == 1
+    assert capsys.readouterr().out == first
+    from tests.bank import make_submission
+
+    make_submission(nb, {"softmax": "def softmax(x):\n    return x\n"}, base=get().release)
+    with pytest.raises(AssertionError, match="graded again"):
+        check_mod.check(nb, training=False)

@@ -1,0 +1,175 @@
+"""Grading speed, measured side by side in one run on this machine. Prints ratios, asserts nothing.
+
+    .venv/bin/python bench/bench.py            # about 5 minutes on 2 cores
+    .venv/bin/python bench/bench.py --quick    # fewer submissions, no nbclient run
+
+1. floor: bench/floor.py (import torch, load MNIST, train the graded model) vs `autograder grade`
+   of the solution (every check, the MNIST run included). Goal: grade / floor <= 1.5.
+2. what users run today: executing the solution notebook with nbclient vs `autograder grade`.
+3. batch: 24 submissions (correct, buggy, stubs) with --workers 1 vs --workers 2.
+4. student loop: `autograder check` of an unchanged notebook, the second time.
+5. peak memory of the parent and of one worker; MNIST load time from the cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+AG = [PY, "-m", "autograder"]
+
+
+def timed(cmd: list[str], **kw) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, **kw)
+    if res.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
+    return time.perf_counter() - t0, res.stdout
+
+
+def best(cmd, n=2, **kw) -> float:
+    "The fastest of n runs: the least disturbed by whatever else the machine is doing."
+    return min(timed(cmd, **kw)[0] for _ in range(n))
+
+
+def corpus(folder: Path, n: int) -> list[Path]:
+    "n submissions: a third correct, a third with a known bug each, a third untouched stubs."
+    from autograder.assignment import get
+    from autograder.bank import cases, make_submission
+
+    bugs = [src for kind, _, src in cases(get()) if kind == "bug"]
+    out = []
+    for i in range(n):
+        p = folder / f"s{i:02d}.ipynb"
+        if i % 3 == 0:
+            shutil.copy(get().solution, p)
+        elif i % 3 == 1:
+            make_submission(p, bugs[(i * 7) % len(bugs)])
+        else:
+            shutil.copy(get().release, p)
+        out.append(p)
+    return out
+
+
+def nbclient_run(nb: Path) -> float:
+    code = (
+        "import nbformat, nbclient, sys; nb = nbformat.read(sys.argv[1], as_version=4); "
+        "nbclient.NotebookClient(nb, timeout=600, kernel_name='python3').execute()"
+    )
+    return timed([PY, "-c", code, str(nb)])[0]
+
+
+def memory(nb: Path, out: Path) -> tuple[float, float]:
+    code = (
+        "import resource, sys; from autograder.grade import grade_notebook; "
+        "grade_notebook(sys.argv[1]); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    _, text = timed([PY, "-c", code, str(nb)])
+    parent, child = (int(v) / 1024 for v in text.split()[-2:])
+    return parent, child
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--quick", action="store_true")
+    args = p.parse_args()
+    from autograder.assignment import get
+    from autograder.data import load_mnist
+
+    sol = get().solution
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        os.environ["AUTOGRADER_CHECK_CACHE"] = str(tmp / "cache")
+        floor1 = best([PY, "bench/floor.py", "--threads", "1"])
+        floor2 = best([PY, "bench/floor.py", "--threads", "2"], n=1)
+        grade = best([*AG, "grade", str(sol), "--out", str(tmp / "g"), "--force", "--seed", "0"])
+        rows += [
+            ("floor: standalone training script, 1 torch thread", floor1, ""),
+            ("floor with torch's default of 2 threads", floor2, f"{floor2 / floor1:.1f}× floor"),
+            (
+                "autograder grade of the solution (all checks + MNIST)",
+                grade,
+                f"{grade / floor1:.2f}× floor (goal ≤ 1.5)",
+            ),
+        ]
+        if not args.quick:
+            nbc = nbclient_run(sol)
+            rows.append(
+                (
+                    "nbclient: execute the solution notebook top to bottom",
+                    nbc,
+                    f"grade is {nbc / grade:.1f}× faster (goal ≥ 5)",
+                )
+            )
+        n = 9 if args.quick else 24
+        subs = corpus(tmp / "subs", n) if (tmp / "subs").mkdir() is None else []
+        w1 = timed(
+            [
+                *AG,
+                "grade",
+                *map(str, subs),
+                "--out",
+                str(tmp / "b1"),
+                "--workers",
+                "1",
+                "--seed",
+                "0",
+            ]
+        )[0]
+        w2 = timed(
+            [
+                *AG,
+                "grade",
+                *map(str, subs),
+                "--out",
+                str(tmp / "b2"),
+                "--workers",
+                "2",
+                "--seed",
+                "0",
+            ]
+        )[0]
+        rows += [
+            (f"batch of {n}, --workers 1", w1, f"{n / w1 * 60:.0f} submissions/min"),
+            (
+                f"batch of {n}, --workers 2",
+                w2,
+                f"{n / w2 * 60:.0f}/min, throughput ×{w1 / w2:.2f} (goal ≥ 1.7)",
+            ),
+        ]
+        first = timed([*AG, "check", str(sol)])[0]
+        again = best([*AG, "check", str(sol)])
+        rows += [
+            ("autograder check, first time", first, f"{first / floor1:.2f}× floor"),
+            (
+                "autograder check, unchanged notebook again",
+                again,
+                f"{again / floor1:.2f}× floor (cached)",
+            ),
+        ]
+        parent, child = memory(sol, tmp)
+        load_mnist()
+        t0 = time.perf_counter()
+        load_mnist()
+        load = time.perf_counter() - t0
+    print(f"\nmachine: {os.cpu_count()} cores, python {sys.version.split()[0]}\n")
+    print("| measurement | seconds | ratio |\n|---|---:|---|")
+    for name, secs, note in rows:
+        print(f"| {name} | {secs:.2f} | {note} |")
+    print(f"| peak resident memory: parent / one worker | | {parent:.0f} MiB / {child:.0f} MiB |")
+    print(f"| MNIST load from the cache | {load:.4f} | |")
+
+
+if __name__ == "__main__":
+    main()
