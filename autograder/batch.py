@@ -11,7 +11,6 @@ from pathlib import Path
 
 from autograder import report, scoring
 from autograder.grade import Options, grade_notebook
-from autograder.oracle import Oracle
 
 
 def safe_name(path: Path) -> str:
@@ -54,6 +53,8 @@ def grade_batch(
         import secrets
 
         opts = replace(opts, seed=secrets.randbelow(2**31))  # one seed for the whole batch
+    from autograder.oracle import Oracle
+
     oracle, lock, failed = Oracle(opts.recorded), threading.Lock(), []
     names = names or _unique_names(paths)
     todo = [(p, n) for p, n in zip(paths, names) if force or not (out / n / "report.json").exists()]
@@ -135,7 +136,7 @@ def _unique_names(paths: list[Path]) -> list[str]:
 class _Locked:
     "The shared oracle, one computation at a time (threads grade submissions side by side)."
 
-    def __init__(self, oracle: Oracle, lock: threading.Lock):
+    def __init__(self, oracle, lock: threading.Lock):
         self.oracle, self.lock = oracle, lock
 
     def get(self, run, seed):

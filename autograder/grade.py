@@ -10,19 +10,20 @@ import secrets
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from autograder import assignment as asg
 from autograder import checks as chk
 from autograder import forbidden, scoring
-from autograder.checks.common import ProbeError
+from autograder.checks import ProbeError
 from autograder.extract import Submission, extract
 from autograder.model import CheckResult, Report
-from autograder.oracle import Oracle
 from autograder.sandbox import Limits, WorkerGone, WorkerProcess, wait_ready
-from autograder.suite import Suite, load_suite
 from autograder.training import TrainingConfig, test_accuracy
+
+if TYPE_CHECKING:
+    from autograder.oracle import Oracle
+    from autograder.suite import Suite
 
 NOT_IMPLEMENTED = (
     "not implemented yet: replace `raise NotImplementedError()` in cell {gid!r} with your code"
@@ -52,17 +53,24 @@ class Session:
     def __init__(self, sub: Submission, opts: Options, files: dict | None = None):
         self.sub, self.opts, self.worker, self.files = sub, opts, None, files or {}
         self.cell_error: dict[str, str] = dict(sub.cell_problems)
-        self.restarts, self.start_seconds = -1, 0.0
+        self.restarts, self.start_seconds, self.ready = -1, 0.0, False
         self.training: dict = {}
 
+    def spawn(self):
+        "Start a worker process without waiting for it (it takes a second to import torch)."
+        self.restarts += 1
+        if self.restarts > self.opts.max_restarts:
+            raise WorkerGone("the worker crashed too many times; later checks were not run")
+        limits = replace(self.opts.limits, device=_device(self.opts.device))
+        self.worker, self.ready = WorkerProcess(limits, files=self.files), False
+
     def ensure(self) -> WorkerProcess:
+        "A worker that has run the submission's cells: the current one, or a new one."
         if self.worker is None or self.worker.proc.poll() is not None:
-            self.restarts += 1
-            if self.restarts > self.opts.max_restarts:
-                raise WorkerGone("the worker crashed too many times; later checks were not run")
-            limits = replace(self.opts.limits, device=_device(self.opts.device))
-            self.worker = WorkerProcess(limits, files=self.files)
+            self.spawn()
+        if not self.ready:
             self.start_seconds += wait_ready(self.worker)
+            self.ready = True
             self._run_cells()
         return self.worker
 
@@ -168,13 +176,11 @@ def grade_notebook(
 ) -> Report:
     "Grade one notebook and return its report; a broken notebook still gets one."
     opts = replace(options or Options(), hidden=hidden, training=training)
-    torch.set_num_threads(1)  # the parent's own tensor work is small; leave the cores to workers
     if opts.seed is None:
         opts.seed = secrets.randbelow(2**31)
-    suite = load_suite(opts.assignment, hidden=opts.hidden)
     a = asg.get(opts.assignment)
-    sub = extract(path, a)
     t0 = time.perf_counter()
+    sub = extract(path, a)
     results: list[CheckResult] = []
     files = {}
     if opts.training and not sub.error:
@@ -184,10 +190,20 @@ def grade_notebook(
     session = Session(sub, opts, files)
     meta = {"seed": opts.seed, "hidden": opts.hidden, "isolation": "process", "notes": sub.notes}
     try:
+        if not sub.error:
+            session.spawn()  # it imports torch on one core while we do on the other
+        import torch
+
+        from autograder.oracle import Oracle
+        from autograder.suite import load_suite
+
+        torch.set_num_threads(1)  # the parent's tensor work is small; leave the cores to workers
+        suite = load_suite(opts.assignment, hidden=opts.hidden)
         if sub.error:
             results = _all_fail(suite, a, opts, sub.error)
         else:
-            results = _run_checks(suite, a, sub, session, opts, oracle or Oracle(opts.recorded), t0)
+            oracle = oracle or Oracle(opts.recorded)
+            results = _run_checks(suite, a, sub, session, opts, oracle, t0)
             meta["cell_errors"] = dict(session.cell_error)
             if session.training:
                 meta["training"] = session.training
@@ -233,6 +249,7 @@ def _run_checks(
     oracle: Oracle,
     t0: float,
 ) -> list[CheckResult]:
+    expected = {r.name: oracle.get(r, r.seed(opts.seed)) for r in suite.runs}  # while it boots
     session.ensure()
     answers, seen_forbidden = {}, {gid: set() for gid in a.ids}
     for run in suite.runs:
@@ -250,10 +267,10 @@ def _run_checks(
             )
             continue
         seed = run.seed(opts.seed)
-        args, expected = oracle.get(run, seed)
+        args, exp = expected[run.name]
         got, seen = session.probe(run, args, seed, forbidden.runtime_names(gid))
         seen_forbidden[gid].update(seen)
-        answers[run.name] = (args, expected, got)
+        answers[run.name] = (args, exp, got)
     runs = {r.name: r for r in suite.runs}
     out = []
     for c in suite.checks:

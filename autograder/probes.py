@@ -149,7 +149,8 @@ def call_grad(ns, name, x, upstream, *rest):
         out = ns[name](x, *rest)
     if not isinstance(out, torch.Tensor) or out.shape != upstream.shape:
         return out, None  # the comparison reports the wrong type or shape
-    out.backward(upstream)
+    # same gradient as out.backward(upstream), without torch lazily importing sympy (~0.4 s)
+    (out * upstream).sum().backward()
     return out.detach(), x.grad
 
 

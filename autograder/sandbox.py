@@ -20,8 +20,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import protocol
-
 HERE = Path(__file__).resolve().parent
 OUTPUT_CAP = 64 * 1024  # bytes of the student's prints we keep per stream
 
@@ -151,6 +149,8 @@ class WorkerProcess:
 
     def request(self, msg: dict, timeout: float):
         "Send one request and wait for its answer; WorkerGone on timeout, crash or garbage."
+        from autograder import protocol  # imports torch: not needed to start a worker
+
         try:
             protocol.write_message(self.req_w, msg)
             return protocol.read_message(self.resp_r, timeout)

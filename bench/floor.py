@@ -33,6 +33,5 @@ with contextlib.redirect_stdout(io.StringIO()):
     loss, acc = ref.fit(
         cfg.epochs, model, F.cross_entropy, ref.Optimizer(model.parameters(), cfg.lr), tdl, vdl
     )
-print(
-    f"threads={args.threads} setup={t1 - t0:.2f}s train={time.perf_counter() - t1:.2f}s acc={acc:.4f}"
-)
+train = time.perf_counter() - t1
+print(f"threads={args.threads} setup={t1 - t0:.2f}s train={train:.2f}s acc={acc:.4f}")

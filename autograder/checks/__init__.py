@@ -46,6 +46,16 @@ class Check:
     hints: tuple[Hint, ...] = field(default=())
 
 
+class ProbeError:
+    "What a check sees when the student's code raised instead of answering."
+
+    def __init__(self, text: str, kind: str = ""):
+        self.text, self.kind = text, kind
+
+    def __repr__(self):
+        return f"error: {self.text}"
+
+
 def no_error(part: dict) -> str | None:
     "For probes that return {'value'|'error'} parts: the error, if that part raised."
     return part.get("error") if isinstance(part, dict) and "error" in part else None

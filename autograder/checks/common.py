@@ -5,17 +5,7 @@ from __future__ import annotations
 import torch
 
 from autograder import compare
-from autograder.checks import no_error
-
-
-class ProbeError:
-    "What a check sees when the student's code raised instead of answering."
-
-    def __init__(self, text: str, kind: str = ""):
-        self.text, self.kind = text, kind
-
-    def __repr__(self):
-        return f"error: {self.text}"
+from autograder.checks import ProbeError, no_error
 
 
 def gen(seed: int) -> torch.Generator:
