@@ -373,11 +373,22 @@ def _training(sub: Submission, session: Session, opts: Options) -> CheckResult:
     )
     session.training = {
         "test_accuracy": round(acc, 4),
-        "valid": got.get("valid"),
+        "valid": _pairs([got.get("valid")], 1),
+        "history": _pairs(got.get("history"), cfg.epochs + 2),
         "seconds": got.get("seconds"),
         "threshold": cfg.threshold,
     }
     return scoring.result(asg.TRAINING_ID, "reaches_accuracy", ok, cfg.points, False, msg)
+
+
+def _pairs(v, limit: int) -> list:
+    "Numbers the worker reported for the curve, kept only if they are what they claim to be."
+    ok = (
+        isinstance(v, list)
+        and len(v) <= limit
+        and all(isinstance(p, list) and len(p) == 2 and all(type(x) is float for x in p) for p in v)
+    )
+    return [[round(a, 6), round(b, 6)] for a, b in v] if ok else []
 
 
 def _device(device: str) -> str:
