@@ -276,7 +276,7 @@ def fit(ns, epochs, n_train, n_valid, bs, lr, loss_scale):
 
 
 class Watch:
-    "Wraps the validation loader: each pass starts with our own measure of the model, for the curve."
+    "Wraps the validation loader: each pass starts with our own measure of the model (the curve)."
 
     def __init__(self, dl, model, x, y, history):
         self.dl, self.model, self.x, self.y, self.history = dl, model, x, y, history
