@@ -1,4 +1,4 @@
-"""Write the hostile corpus: one file per notebook of `cases.notebooks()`, placeholders filled in."""
+"""Write the hostile corpus: one file per notebook of `cases.notebooks()`, placeholders filled."""
 
 from __future__ import annotations
 
@@ -80,11 +80,13 @@ def fill(text: str, values: dict[str, str]) -> str:
     return text
 
 
-def build(folder: Path, values: dict[str, str]) -> dict[str, Path]:
-    "Write every notebook of the corpus into folder; returns notebook name -> path."
+def build(folder: Path, values: dict[str, str], sandboxed: bool = True) -> dict[str, Path]:
+    "Write the corpus into folder (bwrap_only notebooks only if sandboxed); name -> path."
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
     for name, cases in notebooks().items():
+        if not sandboxed and any(c.bwrap_only for c in cases):
+            continue
         path = folder / f"{name}.ipynb"
         out[name] = path
         first: Case = cases[0]

@@ -51,7 +51,9 @@ META = (
     "end (here it ran under bwrap), and meta['worker_restarts'] counts failed ensure() calls "
     "(14) rather than restarts (max_restarts is 4)"
 )
-NO_NPROC = "sandbox._limit never applies Limits.processes (no RLIMIT_NPROC): a fork bomb is unbounded"
+NO_NPROC = (
+    "sandbox._limit never applies Limits.processes (no RLIMIT_NPROC): a fork bomb is unbounded"
+)
 RESTARTS = (
     "grade.Session.ensure counts restarts per submission: an exercise whose every call crashes "
     "uses up max_restarts and every later check of every other exercise fails ('crashed too many times')"
@@ -96,6 +98,8 @@ def src(text: str) -> str:
     return dedent(text).strip() + "\n"
 
 
+# The table reads better as written than as formatted.
+# fmt: off
 CASES: list[Case] = [
     # --- time, memory, processes, output ---------------------------------------------------------
     Case(
@@ -392,7 +396,7 @@ CASES: list[Case] = [
             raise ValueError("broken on purpose")
         """)},
         target=("sampler",),
-        words=("cell 'sampler', line 10", "ValueError: broken on purpose"),
+        words=("cell 'sampler', line 9", "ValueError: broken on purpose"),
         notebook="code_errors",
     ),
     Case(
@@ -683,7 +687,9 @@ CASES: list[Case] = [
         """)},
         target=("softmax",),
         words=("values differ",),
-        also=("accuracy",),  # accuracy's own `==` now returns True: the student's doing
+        # the patch is global in the worker: the student's own accuracy and fit (through our
+        # accuracy, which uses ==) break too. Their doing, and it can only lose points.
+        also=("accuracy", "fit"),
     ),
     Case(
         "patch_numpy_builtins",
@@ -706,6 +712,9 @@ CASES: list[Case] = [
         """)},
         target=("softmax",),
         words=("values differ",),
+        # builtins.all/any are global in the worker: torch's autograd (through sympy) breaks in
+        # the gradient checks. The student's doing, and it can only lose points.
+        also=("logsumexp", "log_softmax", "nll"),
     ),
     Case(
         "import_reference",
@@ -779,6 +788,8 @@ CASES: list[Case] = [
     Case(
         "write_outdir",
         "the softmax cell forges report.json, grades.csv and a new submission in the output folder",
+        # The batch's folder is under /tmp, which the sandbox replaces with a private tmpfs: those
+        # writes "succeed" there and vanish. The one into the checkout must fail outright.
         {"softmax": src("""
             import json
             import os
@@ -888,6 +899,7 @@ CASES: list[Case] = [
         xfail={"score": BYPASS, "message": BYPASS},
     ),
 ]
+# fmt: on
 
 BY_NAME = {c.name: c for c in CASES}
 assert len(BY_NAME) == len(CASES), "case names must be unique"

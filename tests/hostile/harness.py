@@ -24,14 +24,19 @@ from autograder.assignment import ROOT, get
 from autograder.batch import GraderFailed, grade_batch
 from autograder.grade import Options
 from autograder.model import Report
-from autograder.sandbox import Limits
+from autograder.sandbox import Limits, bwrap_works
 from tests.hostile.build import build
 
 SEED = 1234
 # One set of limits for the whole corpus, generous for a correct notebook (about 3 s of CPU and
 # 0.6 GiB of address space per worker) and tight enough that loops and hogs end quickly.
-LIMITS = Limits(cpu_seconds=8, memory_bytes=3 * 2**30, processes=64)
+# AG_HOSTILE_ISOLATION=process runs the corpus without bubblewrap (to see what that mode allows).
+ISOLATION = os.environ.get("AG_HOSTILE_ISOLATION", "auto")
+LIMITS = Limits(cpu_seconds=6, memory_bytes=3 * 2**30, processes=64, isolation=ISOLATION)
 OPTIONS = Options(seed=SEED, hidden=True, training=False, limits=LIMITS)
+# Without bubblewrap the cases marked bwrap_only would really read and write the grader's files:
+# they are left out of the corpus (and their tests skipped).
+SANDBOXED = ISOLATION != "process" and bwrap_works()
 WORKERS = 2
 
 
@@ -50,6 +55,7 @@ class Graded:
     total_seconds: float = 0.0
     progress: list[str] = field(default_factory=list)
     left_running: list[str] = field(default_factory=list)
+    forged: list[str] = field(default_factory=list)  # files write_outdir managed to create
 
 
 def ours(prefix: str, marker: str) -> list[str]:
@@ -71,6 +77,15 @@ def ours(prefix: str, marker: str) -> list[str]:
                 pass  # gone, or not ours to read
         if hit:
             found.append(line.strip())
+    return found
+
+
+def settle(prefix: str, marker: str, grace: float = 10.0) -> list[str]:
+    """ours() once the kernel has finished: processes of a killed sandbox die a moment after bwrap
+    itself is reaped (they show as '[python]' meanwhile), so allow them a short grace period."""
+    deadline = time.monotonic() + grace
+    while (found := ours(prefix, marker)) and time.monotonic() < deadline:
+        time.sleep(0.2)
     return found
 
 
@@ -96,7 +111,7 @@ def grade_corpus(root: Path) -> Graded:
         "HOME": str(Path.home()),
         "SECRET_VAR": secret[0],
     }
-    paths = {"minibatch": get().solution, **build(corpus, values)}
+    paths = {"minibatch": get().solution, **build(corpus, values, sandboxed=SANDBOXED)}
     g = Graded(root, out, paths, values, secret)
     by_path = {p: n for n, p in paths.items()}
     real = batch_mod.grade_notebook
@@ -109,7 +124,7 @@ def grade_corpus(root: Path) -> Graded:
         finally:
             g.seconds[name] = time.monotonic() - t0
             if name == "fork_bomb":
-                g.marker_after[name] = ours(values["MARKER"], values["MARKER"])
+                g.marker_after[name] = settle(values["MARKER"], values["MARKER"])
         g.reports[name] = r
         return r
 
@@ -130,8 +145,11 @@ def grade_corpus(root: Path) -> Graded:
         except GraderFailed as e:
             g.batch_error = str(e)
         g.total_seconds = time.monotonic() - t0
-    g.left_running = ours(str(homes), values["MARKER"])
+    g.left_running = settle(str(homes), values["MARKER"])
     kill_leftovers(g.left_running)
+    outside = ROOT / "tests" / "hostile" / f"FORGED-{values['MARKER']}.txt"
+    g.forged = [str(p) for p in (out / "FORGED.txt", out / "zz_forged", outside) if p.exists()]
+    outside.unlink(missing_ok=True)  # never leave it in the checkout, sandbox or not
     return g
 
 
