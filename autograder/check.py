@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,6 +64,23 @@ def cached_grade(path: Path, opts: Options) -> Report:
     return r
 
 
+class Progress:
+    "One status line that redraws in place on a terminal, and plain lines elsewhere."
+
+    def __init__(self, stream):
+        self.stream, self.tty, self.last = stream, stream.isatty(), None
+
+    def __call__(self, stage: str, done: int, total: int):
+        if self.tty:
+            bar = "#" * int(20 * done / max(total, 1))
+            end = "\n" if stage == "done" else ""
+            self.stream.write(f"\r\x1b[K{stage:>18} [{bar:<20}] {done}/{total}{end}")
+        elif stage != self.last:
+            self.stream.write(f"{stage}…\n" if stage != "done" else "")
+        self.stream.flush()
+        self.last = stage
+
+
 def next_step(r: Report) -> str:
     "One line: the score, and the first thing to fix."
     for gid, e in r.exercises.items():
@@ -84,9 +102,14 @@ def check(
     "Run the public checks on a notebook and print the result; exit status 0 iff all pass."
     from autograder.grade import Options, grade_notebook
 
-    opts = Options(hidden=False, training=training, device=device, data=data, seed=0)
-    if training:
-        say("running the public checks, then training on MNIST with your pipeline (a few seconds)…")
+    opts = Options(
+        hidden=False,
+        training=training,
+        device=device,
+        data=data,
+        seed=0,
+        progress=Progress(sys.stderr),
+    )
     if cache:
         r = cached_grade(Path(path), opts)
     else:

@@ -44,6 +44,7 @@ class Options:
     submission_timeout: float = 900.0
     max_restarts: int = 4
     recorded: Path | None = None  # expected answers for the student bundle (no reference there)
+    progress: object = None  # called as progress(stage, done, total) while grading
     assignment: str = "minibatch"
 
 
@@ -250,9 +251,12 @@ def _run_checks(
     t0: float,
 ) -> list[CheckResult]:
     expected = {r.name: oracle.get(r, r.seed(opts.seed)) for r in suite.runs}  # while it boots
+    say = opts.progress or (lambda *a: None)
+    say("starting", 0, 1)
     session.ensure()
     answers, seen_forbidden = {}, {gid: set() for gid in a.ids}
-    for run in suite.runs:
+    for k, run in enumerate(suite.runs):
+        say("checks", k, len(suite.runs))
         gid = run.exercise
         if gid in session.cell_error:
             continue
@@ -281,7 +285,9 @@ def _run_checks(
         out.append(scoring.result(c.exercise, c.name, ok, c.points, c.hidden, msg))
     out += _gates(a, sub, session, seen_forbidden)
     if opts.training:
+        say("training on MNIST", 0, 1)
         out.append(_training(sub, session, opts))
+    say("done", 1, 1)
     return out
 
 

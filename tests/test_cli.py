@@ -126,3 +126,23 @@ def test_check_reuses_the_report_of_an_unchanged_notebook(tmp_path, monkeypatch,
     make_submission(nb, {"softmax": "def softmax(x):\n    return x\n"}, base=get().release)
     with pytest.raises(AssertionError, match="graded again"):
         check_mod.check(nb, training=False)
+
+
+def test_progress_redraws_on_a_terminal_and_prints_stages_elsewhere():
+    import io
+
+    from autograder.check import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty, pipe = Tty(), io.StringIO()
+    for stream in (tty, pipe):
+        p = Progress(stream)
+        for k in range(3):
+            p("checks", k, 3)
+        p("training on MNIST", 0, 1)
+        p("done", 1, 1)
+    assert "\r" in tty.getvalue() and "[##" in tty.getvalue() and tty.getvalue().endswith("\n")
+    assert pipe.getvalue() == "checks…\ntraining on MNIST…\n"
