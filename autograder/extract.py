@@ -17,6 +17,7 @@ from autograder.assignment import Assignment
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAGIC = re.compile(r"^(\s*)([%!].*)$")
+MAGIC_ASSIGN = re.compile(r"^(\s*[A-Za-z_][\w, ]*=\s*)([%!].*)$")  # x = !ls, t = %timeit f()
 
 
 @dataclass
@@ -55,6 +56,11 @@ def strip_magics(source: str) -> tuple[str, list[str]]:
         )
     out = []
     for line in lines:
+        m = MAGIC_ASSIGN.match(line)
+        if m:
+            out.append(f"{m.group(1)}None  # removed by the grader: {m.group(2).strip()[:60]}")
+            dropped.append(m.group(2).strip()[:60])
+            continue
         m = MAGIC.match(line)
         if m:
             out.append(f"{m.group(1)}pass  # removed by the grader: {m.group(2).strip()[:60]}")

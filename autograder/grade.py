@@ -42,7 +42,11 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     training_config: TrainingConfig = field(default_factory=TrainingConfig)
     submission_timeout: float = 900.0
-    max_restarts: int = 4
+    max_restarts: int = 20  # worker starts after the first, for the whole submission
+    crashes_per_exercise: int = 2  # after this many, an exercise's remaining checks are not run
+    cell_timeout: float = 30.0
+    cell_memory_bytes: int = 1 << 30  # what one cell may keep alive after it ran
+    probe_timeout: float | None = None  # caps each check's own limit (not the MNIST run's)
     recorded: Path | None = None  # expected answers for the student bundle (no reference there)
     progress: object = None  # called as progress(stage, done, total) while grading
     assignment: str = "minibatch"
@@ -56,6 +60,7 @@ class Session:
         self.cell_error: dict[str, str] = dict(sub.cell_problems)
         self.restarts, self.start_seconds, self.ready = -1, 0.0, False
         self.training: dict = {}
+        self.isolation = "none"  # what the last worker ran under; "none" if none ever started
 
     def spawn(self):
         "Start a worker process without waiting for it (it takes a second to import torch)."
@@ -64,6 +69,7 @@ class Session:
             raise WorkerGone("the worker crashed too many times; later checks were not run")
         limits = replace(self.opts.limits, device=_device(self.opts.device))
         self.worker, self.ready = WorkerProcess(limits, files=self.files), False
+        self.isolation = self.worker.isolation
 
     def ensure(self) -> WorkerProcess:
         "A worker that has run the submission's cells: the current one, or a new one."
@@ -79,17 +85,30 @@ class Session:
         ans = self.worker.request({"op": "exec", "grade_id": "setup", "source": self.sub.setup}, 60)
         if not ans.get("ok"):
             raise RuntimeError(f"the setup cell failed in the worker: {ans.get('error')}")
+        before = ans.get("rss", 0)
         for e in asg.get(self.opts.assignment).exercises:
             gid, src = e.grade_id, self.sub.cells.get(e.grade_id)
             if gid not in self.cell_error:
+                req = {"op": "exec", "grade_id": gid, "source": src, "defines": list(e.defines)}
                 try:
-                    ans = self.worker.request({"op": "exec", "grade_id": gid, "source": src}, 30)
+                    ans = self.worker.request(req, self.opts.cell_timeout)
                 except WorkerGone as err:
                     self.cell_error[gid] = f"running cell {gid!r} {err.reason}"
                     self.worker = None
                     return self.ensure()
                 if not ans.get("ok"):
                     self.cell_error[gid] = _cell_message(gid, ans)
+                elif _int(ans.get("rss")) - before > self.opts.cell_memory_bytes:
+                    kept = (_int(ans.get("rss")) - before) // 2**20
+                    self.cell_error[gid] = (
+                        f"cell {gid!r} keeps {kept} MiB in memory after it runs (the limit is "
+                        f"{self.opts.cell_memory_bytes // 2**20} MiB); build large data inside "
+                        "functions, not at definition time"
+                    )
+                    self.worker.close()  # start afresh without it, so other cells have room
+                    self.worker = None
+                    return self.ensure()
+                before = max(before, _int(ans.get("rss")))
             if gid in self.cell_error:
                 self._stand_in(gid, e.defines)
 
@@ -104,6 +123,9 @@ class Session:
 
     def probe(self, run: chk.Run, args, seed: int, forbid: list[str]):
         "The student's answer for a run: a value, or a ProbeError describing what went wrong."
+        timeout = run.timeout
+        if self.opts.probe_timeout and run.exercise != asg.TRAINING_ID:
+            timeout = min(timeout, self.opts.probe_timeout)
         try:
             w = self.ensure()
             ans = w.request(
@@ -114,7 +136,7 @@ class Session:
                     "seed": seed,
                     "forbidden": forbid,
                 },
-                run.timeout,
+                timeout,
             )
         except WorkerGone as e:
             self.worker = None
@@ -140,9 +162,15 @@ class Session:
             self.worker.close()
 
 
+def _int(v) -> int:
+    return v if type(v) is int else 0
+
+
 def _cell_message(gid: str, ans: dict) -> str:
     if ans.get("kind") == "NotImplementedError":
         return NOT_IMPLEMENTED.format(gid=gid)
+    if ans.get("kind") == "MissingDefinition":
+        return f"cell {gid!r} {ans.get('error')}; keep the names from the released notebook"
     return f"cell {gid!r} raised an error when it ran:\n{ans.get('error', '?')}"
 
 
@@ -189,7 +217,7 @@ def grade_notebook(
 
         files[str(data.train_valid_file(opts.data))] = None
     session = Session(sub, opts, files)
-    meta = {"seed": opts.seed, "hidden": opts.hidden, "isolation": "process", "notes": sub.notes}
+    meta = {"seed": opts.seed, "hidden": opts.hidden, "notes": sub.notes}
     try:
         if not sub.error:
             session.spawn()  # it imports torch on one core while we do on the other
@@ -211,7 +239,7 @@ def grade_notebook(
     finally:
         if session.worker is not None:
             meta["output"] = session.worker.stdout.text()[-4000:]
-            meta["isolation"] = session.worker.isolation
+        meta["isolation"] = session.isolation
         session.close()
     meta.update(
         seconds=round(time.perf_counter() - t0, 3),
@@ -255,10 +283,15 @@ def _run_checks(
     say("starting", 0, 1)
     session.ensure()
     answers, seen_forbidden = {}, {gid: set() for gid in a.ids}
+    crashes = {gid: 0 for gid in a.ids}
     for k, run in enumerate(suite.runs):
         say("checks", k, len(suite.runs))
         gid = run.exercise
         if gid in session.cell_error:
+            continue
+        if crashes[gid] >= opts.crashes_per_exercise:
+            why = f"not run: earlier checks of {gid!r} crashed the worker {crashes[gid]} times"
+            answers[run.name] = (None, None, ProbeError(why, "WorkerGone"))
             continue
         if time.perf_counter() - t0 > opts.submission_timeout:
             answers[run.name] = (
@@ -273,6 +306,7 @@ def _run_checks(
         seed = run.seed(opts.seed)
         args, exp = expected[run.name]
         got, seen = session.probe(run, args, seed, forbidden.runtime_names(gid))
+        crashes[gid] += isinstance(got, ProbeError) and got.kind == "WorkerGone"
         seen_forbidden[gid].update(seen)
         answers[run.name] = (args, exp, got)
     runs = {r.name: r for r in suite.runs}

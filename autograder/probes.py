@@ -9,27 +9,54 @@ exercise's mistake does not cost points on another. Loaded by path in the worker
 import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode, resolve_name
+from torch.utils._python_dispatch import TorchDispatchMode
 
 
-class Monitor(TorchFunctionMode):
-    "Records calls to forbidden torch functions (e.g. F.softmax inside the student's softmax)."
+class Functions(TorchFunctionMode):
+    "Sees torch functions by their public name (F.softmax, Tensor.logsumexp, ...)."
 
-    def __init__(self, forbidden=()):
+    def __init__(self, names, seen):
         super().__init__()
-        self.forbidden, self.seen = set(forbidden), set()
+        self.names, self.seen = names, seen
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        if self.forbidden:
-            name = resolve_name(func) or getattr(func, "__name__", "")
-            if name in self.forbidden:
-                self.seen.add(name)
+        name = resolve_name(func) or getattr(func, "__name__", "")
+        if name in self.names:
+            self.seen.add(name)
         return func(*args, **(kwargs or {}))
 
+
+class Operators(TorchDispatchMode):
+    "Sees the aten operators underneath, however they were reached."
+
+    def __init__(self, names, seen):
+        super().__init__()
+        self.names, self.seen = names, seen
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = str(getattr(func, "overloadpacket", func))
+        if name in self.names:
+            self.seen.add(name)
+        return func(*args, **(kwargs or {}))
+
+
+class Monitor:
+    "Records forbidden calls while the student's code runs (F.softmax inside their softmax)."
+
+    def __init__(self, forbidden=()):
+        self.seen, names = set(), set(forbidden)
+        aten = {n for n in names if n.startswith("aten.")}
+        self.modes = [Functions(names - aten, self.seen)] if names - aten else []
+        self.modes += [Operators(aten, self.seen)] if aten else []
+
     def __enter__(self):
-        return super().__enter__() if self.forbidden else self
+        for m in self.modes:
+            m.__enter__()
+        return self
 
     def __exit__(self, *exc):
-        return super().__exit__(*exc) if self.forbidden else None
+        for m in reversed(self.modes):
+            m.__exit__(*exc)
 
 
 def origin(obj) -> list:

@@ -80,10 +80,15 @@ def _limit(limits: Limits):
             (resource.RLIMIT_CPU, limits.cpu_seconds),
             (resource.RLIMIT_FSIZE, limits.file_bytes),
             (resource.RLIMIT_NOFILE, limits.open_files),
+            (resource.RLIMIT_NPROC, limits.processes),
             (resource.RLIMIT_CORE, 0),
         ]:
+            if res == resource.RLIMIT_AS and limits.device != "cpu":
+                continue  # CUDA maps a huge address space; the GPU's own memory bounds it
+            # CPU: the soft limit sends SIGXCPU, so the message can say why; the hard one kills
+            hard = val + 5 if res == resource.RLIMIT_CPU else val
             try:
-                resource.setrlimit(res, (val, val))
+                resource.setrlimit(res, (val, hard))
             except (ValueError, OSError):
                 pass  # the platform refuses this one; the wall-clock limits still hold
 
@@ -173,8 +178,13 @@ class WorkerProcess:
             self.kill()
             return "the worker stopped answering and was stopped"
         self.kill()
+        if self.isolation == "bwrap" and code > 128:
+            code = -(code - 128)  # bubblewrap reports its child's death by signal N as 128 + N
         if code < 0:
-            sig = signal.Signals(-code).name
+            try:
+                sig = signal.Signals(-code).name
+            except ValueError:
+                sig = f"signal {-code}"
             hint = {
                 "SIGKILL": " (out of memory, or a time limit)",
                 "SIGXCPU": " (CPU time limit)",

@@ -34,6 +34,24 @@ class HideGrader(importlib.abc.MetaPathFinder):
         return None
 
 
+def reopen_std_streams():
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        stream = getattr(sys, name, None)
+        if stream is None or getattr(stream, "closed", True):
+            setattr(sys, name, open(fd, "w", closefd=False))
+
+
+def rss() -> int:
+    "Resident memory in bytes now (Linux), or the peak so far elsewhere."
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def format_error(exc: BaseException) -> str:
     "The error as a student needs it: the cell and line where it happened, and the message."
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")]
@@ -51,17 +69,22 @@ class Worker:
     def __init__(self, probes, protocol):
         self.probes, self.protocol, self.ns = probes, protocol, {"__name__": "__main__"}
 
-    def exec(self, grade_id: str, source: str):
+    def exec(self, grade_id: str, source: str, defines=()):
         filename = f"<cell '{grade_id}'>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         try:
             exec(compile(source, filename, "exec"), self.ns)
         except BaseException as e:  # SystemExit and friends too: the cell failed, we go on
             return {"ok": False, "error": format_error(e), "kind": type(e).__name__}
-        return {"ok": True}
+        missing = [n for n in defines if n not in self.ns]
+        if missing:
+            msg = f"ran but did not define {', '.join(missing)}"
+            return {"ok": False, "error": msg, "kind": "MissingDefinition"}
+        return {"ok": True, "rss": rss()}
 
     def probe(self, name: str, args, seed: int, forbidden=()):
         torch = self.probes.torch
+        reopen_std_streams()  # one cell closing sys.stdout must not break prints in another
         torch.manual_seed(seed)
         random.seed(seed)
         monitor = self.probes.Monitor(forbidden)
@@ -83,13 +106,13 @@ class Worker:
     def handle(self, req):
         op = req.get("op")
         if op == "exec":
-            return self.exec(req["grade_id"], req["source"])
+            return self.exec(req["grade_id"], req["source"], req.get("defines", ()))
         if op == "probe":
             return self.probe(req["name"], req["args"], req["seed"], req.get("forbidden", ()))
         if op == "origins":
             return self.origins(req["names"])
         if op == "ping":
-            return {"ok": True, "pid": os.getpid()}
+            return {"ok": True, "pid": os.getpid(), "rss": rss()}
         return {"ok": False, "error": f"unknown request {op!r}"}
 
 
@@ -110,7 +133,13 @@ def main(argv):
             return 0
         try:
             resp = worker.handle(req)
-            sys.stdout.flush()
+        except BaseException as e:
+            resp = {"ok": False, "error": f"the request failed: {e!r}"[:2000]}
+        try:  # the student may have closed or replaced sys.stdout: that must not cost the answer
+            sys.__stdout__.flush()
+        except BaseException:
+            pass
+        try:
             protocol.write_message(wfd, resp)
         except BaseException as e:  # an answer that cannot be encoded is reported, not fatal
             protocol.write_message(wfd, {"ok": False, "error": f"grader could not send: {e!r}"})

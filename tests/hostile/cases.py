@@ -29,48 +29,9 @@ def softmax(x):
     return e / e.sum(dim=1, keepdim=True)
 """
 
-# Known grader bugs, referenced from several rows (see the report in test_hostile.py's docstring).
-# A reason that starts with "[bwrap]" is a bug only under bubblewrap: the xfail applies only there.
-BWRAP_STATUS = (
-    "[bwrap] sandbox.WorkerProcess._death reads bwrap's exit status: under bubblewrap a worker "
-    "killed by signal N shows as 'exited with status 128+N (sys.exit, os._exit or a crash?)', "
-    "never 'killed by SIG...'"
-)
-CPU_KILL = (
-    "sandbox._limit sets RLIMIT_CPU with soft == hard, so the kernel sends SIGKILL (not SIGXCPU) "
-    "and no message names the CPU limit (under bwrap it even reads 'exited with status 137 "
-    "(sys.exit, os._exit or a crash?)')"
-)
-MISSING = (
-    "a cell that runs but does not define its name (Data_set for Dataset) is reported as "
-    "\"raised KeyError: 'Dataset'\" from probes' ns[name]; grade.Session._run_cells does not "
-    "check Exercise.defines after exec"
-)
-META = (
-    "grade.grade_notebook reports meta['isolation'] = 'process' whenever no worker is alive at the "
-    "end (here it ran under bwrap), and meta['worker_restarts'] counts failed ensure() calls "
-    "(14) rather than restarts (max_restarts is 4)"
-)
-NO_NPROC = (
-    "sandbox._limit never applies Limits.processes (no RLIMIT_NPROC): a fork bomb is unbounded"
-)
-RESTARTS = (
-    "grade.Session.ensure counts restarts per submission: an exercise whose every call crashes "
-    "uses up max_restarts and every later check of every other exercise fails ('crashed too many times')"
-)
-MAGIC_ASSIGN = (
-    "extract.strip_magics only strips lines that START with % or !; IPython's assignment forms "
-    "`x = !cmd` / `x = %magic` stay and make the whole cell a SyntaxError"
-)
-STDOUT_FLUSH = (
-    "worker.main calls sys.stdout.flush() inside the try that sends the answer: a cell that closes "
-    "or replaces sys.stdout turns every later answer into 'grader could not send', for all exercises"
-)
-BYPASS = (
-    "the own_implementation gate misses built-ins reached around __torch_function__: "
-    "forbidden.shortcuts has no torch.ops / torch._C prefixes and probes.Monitor is a "
-    "TorchFunctionMode, blind to torch.ops.aten.* and to DisableTorchFunction()"
-)
+# Grader bugs this corpus found (bwrap exit statuses, CPU-limit messages, missing definitions,
+# restart budgets, report metadata, RLIMIT_NPROC, magic assignments, a closed stdout, aten-level
+# shortcuts) are fixed; a row keeps an `xfail` entry only while its bug is open.
 
 
 @dataclass(frozen=True)
@@ -108,7 +69,6 @@ CASES: list[Case] = [
         {"softmax": src("while True:\n    pass")},
         target=("softmax",),
         words=("running cell 'softmax'", "CPU time limit|took longer than"),
-        xfail={"message": CPU_KILL},
     ),
     Case(
         "hang_definition",
@@ -132,7 +92,6 @@ CASES: list[Case] = [
         """)},
         target=("softmax",),
         words=("CPU time limit|took longer than",),
-        xfail={"message": CPU_KILL},
     ),
     Case(
         "memory_bomb_tensor",
@@ -169,7 +128,8 @@ CASES: list[Case] = [
                 pass
         """) + SOFTMAX_OK},
         target=("softmax",),
-        score="full",
+        score="zero",
+        words=("keeps", "MiB in memory"),
     ),
     Case(
         "fork_bomb",
@@ -196,7 +156,6 @@ CASES: list[Case] = [
         """) + SOFTMAX_OK},
         target=("softmax",),
         score="full",  # the processes limit stops the loop early and the cell goes on
-        xfail={"score": NO_NPROC},
     ),
     Case(
         "output_flood",
@@ -249,7 +208,6 @@ CASES: list[Case] = [
         """)},
         target=("softmax",),
         words=("killed by SIGKILL",),
-        xfail={"message": BWRAP_STATUS},
     ),
     Case(
         "segfault_definition",
@@ -261,7 +219,6 @@ CASES: list[Case] = [
         """) + SOFTMAX_OK},
         target=("softmax",),
         words=("running cell 'softmax'", "SIGSEGV"),
-        xfail={"message": BWRAP_STATUS},
     ),
     Case(
         "kill_parent",
@@ -292,7 +249,6 @@ CASES: list[Case] = [
         """)},
         target=("batch_sampler",),
         words=("exited with status 7",),
-        xfail={"others": RESTARTS, "meta": META},
     ),
     Case(
         "protocol_garbage",
@@ -316,7 +272,6 @@ CASES: list[Case] = [
         {"softmax": "import sys\n\nsys.stdout.close()\n" + SOFTMAX_OK},
         target=("softmax",),
         score="full",
-        xfail={"others": STDOUT_FLUSH, "score": STDOUT_FLUSH},
     ),
     # --- code that fails: one notebook, one exercise each --------------------------------------------
     Case(
@@ -367,7 +322,6 @@ CASES: list[Case] = [
         """)},
         target=("dataset",),
         words=("Dataset", "cell 'dataset'", "defin"),
-        xfail={"message": MISSING},
         notebook="code_errors",
     ),
     Case(
@@ -444,7 +398,6 @@ CASES: list[Case] = [
         """)},
         target=("nll",),
         score="full",
-        xfail={"score": MAGIC_ASSIGN},
         notebook="magics",
     ),
     Case(
@@ -883,7 +836,6 @@ CASES: list[Case] = [
         target=("softmax",),
         words=("uses built-ins",),
         notebook="forbidden_bypass",
-        xfail={"score": BYPASS, "message": BYPASS},
     ),
     Case(
         "forbidden_bypass_disabled",
@@ -896,7 +848,6 @@ CASES: list[Case] = [
         target=("log_softmax",),
         words=("uses built-ins",),
         notebook="forbidden_bypass",
-        xfail={"score": BYPASS, "message": BYPASS},
     ),
 ]
 # fmt: on

@@ -28,7 +28,7 @@ from autograder.sandbox import Limits, bwrap_works
 from tests.hostile.build import build
 
 SEED = 1234
-# One set of limits for the whole corpus, generous for a correct notebook (about 3 s of CPU and
+# One set of limits for the whole corpus, generous for a correct notebook (under 2 s of CPU and
 # 0.6 GiB of address space per worker) and tight enough that loops and hogs end quickly.
 # AG_HOSTILE_ISOLATION=process runs the corpus without bubblewrap (to see what that mode allows).
 ISOLATION = os.environ.get("AG_HOSTILE_ISOLATION", "auto")
