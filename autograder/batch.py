@@ -46,6 +46,7 @@ def grade_batch(
     options: Options | None = None,
     progress=print,
     names: list[str] | None = None,
+    feedback: bool = True,
 ) -> list[dict]:
     "Grade every path into out/<name>/, skipping finished ones unless force; write grades.csv."
     opts = options or Options()
@@ -53,7 +54,18 @@ def grade_batch(
         import secrets
 
         opts = replace(opts, seed=secrets.randbelow(2**31))  # one seed for the whole batch
+    from functools import cache
+
     from autograder.oracle import Oracle
+
+    @cache
+    def curve():
+        "The reference's training curve, beside each student's in the feedback (computed once)."
+        from autograder.feedback import reference_curve
+
+        return (
+            reference_curve(opts.training_config, seed=0, data=opts.data) if opts.training else []
+        )
 
     oracle, lock, failed = Oracle(opts.recorded), threading.Lock(), []
     names = names or _unique_names(paths)
@@ -78,7 +90,11 @@ def grade_batch(
             failed.append(name)
             r = grader_failure(path, e, opts)
         r = replace(r, submission=name)
-        report.write_all(r, out / name)
+        if feedback:
+            from autograder.feedback import write_feedback
+
+            write_feedback(r, out / name, curve())
+        report.write_all(r, out / name)  # report.json last: its presence marks the work done
         return r
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

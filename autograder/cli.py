@@ -40,7 +40,14 @@ def _grade(args):
         data=args.data,
     )
     try:
-        grade_batch(paths, Path(args.out), workers=args.workers, force=args.force, options=opts)
+        grade_batch(
+            paths,
+            Path(args.out),
+            workers=args.workers,
+            force=args.force,
+            options=opts,
+            feedback=not args.no_feedback,
+        )
     except GraderFailed as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -109,6 +116,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--shard", help="I/N: grade only this deterministic share of the batch")
     sp.add_argument("--force", action="store_true", help="regrade submissions already graded")
     sp.add_argument("--public-only", action="store_true")
+    sp.add_argument(
+        "--no-feedback", action="store_true", help="skip feedback.html/.md per submission"
+    )
     common(sp)
     sp.set_defaults(fn=_grade)
     sp = sub.add_parser("merge", help="merge shard output folders into one grades.csv")

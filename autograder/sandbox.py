@@ -294,7 +294,7 @@ def _drop() -> list[str]:
 def _ro(src: str, dest: str | None = None) -> list[str]:
     "A read-only bind, with its parent folders made traversable for the unprivileged worker."
     dest = dest or src
-    parents = [str(p) for p in reversed(Path(dest).parents) if str(p) != "/"]
+    parents = [str(p) for p in reversed(Path(dest).parents) if str(p) not in ("/", "/tmp")]
     return [a for d in parents for a in ("--perms", "0755", "--dir", d)] + ["--ro-bind", src, dest]
 
 
@@ -351,22 +351,13 @@ def bwrap_command(w: WorkerProcess, argv: list[str]) -> list[str]:
     for f in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime"):
         if os.path.exists(f):
             cmd += ["--ro-bind", f, f]
+    # the private /tmp first: binds below it (a checkout under /tmp) must land on top of it
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(w.limits.tmp_bytes)]
+    cmd += ["--perms", "1777", "--tmpfs", "/tmp"]
     roots = _python_roots()
     for r in roots:
         cmd += _ro(r)
     cmd += _masks(roots)
-    cmd += [
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--size",
-        str(w.limits.tmp_bytes),
-        "--perms",
-        "1777",
-        "--tmpfs",
-        "/tmp",
-    ]
     if w.limits.device != "cpu":
         cmd += ["--ro-bind", "/sys", "/sys"]
         cmd += [

@@ -1,0 +1,268 @@
+"""Post-grading feedback: feedback.md, a self-contained feedback.html, and curve.png (the MNIST
+run's validation curves beside the reference pipeline's). Hidden checks' messages are shown, marked.
+
+Report strings may come from student code: the HTML escapes all of them, and its
+Content-Security-Policy forbids scripts and outside resources should an escape ever be missed.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import html as H
+import io
+import json
+import math
+import os
+import random
+import re
+import tempfile
+from pathlib import Path
+
+from autograder.assignment import TRAINING_ID
+from autograder.model import CheckResult, ExerciseResult, Report
+from autograder.report import atomic_write
+from autograder.training import TrainingConfig
+
+
+def reference_curve(
+    cfg: TrainingConfig, seed: int = 0, cache: Path | None = None, data: Path | None = None
+) -> list[list[float]]:
+    "The reference pipeline's [val_loss, val_acc] after each epoch, measured as the grader does."
+    import platformdirs
+    import torch
+
+    from autograder import data as mnist
+    from autograder import probes
+    from autograder.oracle import reference_namespace
+
+    # only what changes the curve is in the key (a new threshold reuses it); torch's version too,
+    # since another build may round differently
+    key = json.dumps([cfg.epochs, cfg.bs, cfg.lr, cfg.n_train, seed, torch.__version__])
+    folder = Path(cache) if cache else Path(platformdirs.user_cache_dir("autograder")) / "curves"
+    f = folder / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        d = json.loads(f.read_text())
+        if d["key"] == key:
+            return d["history"]
+    ns = reference_namespace()
+    if ns is None:  # the student bundle ships no reference
+        return []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in the grading worker
+    try:
+        # the probe the worker runs, so the curve is measured the same way (whole valid split)
+        with torch.random.fork_rng(devices=[]), contextlib.redirect_stdout(io.StringIO()):
+            state = random.getstate()
+            torch.manual_seed(seed)
+            random.seed(seed)
+            try:
+                got = probes.train_mnist(
+                    ns, str(mnist.train_valid_file(data)), cfg.epochs, cfg.bs, cfg.lr, cfg.n_train
+                )
+            finally:
+                random.setstate(state)
+    finally:
+        torch.set_num_threads(threads)
+    history = [[round(a, 6), round(b, 6)] for a, b in got["history"]]
+    with contextlib.suppress(OSError):  # an unwritable cache only costs a second next time
+        atomic_write(f, json.dumps({"key": key, "history": history}) + "\n")
+    return history
+
+
+def curve_png(history, reference=None, threshold: float | None = None) -> bytes | None:
+    "Validation loss and accuracy per epoch, yours beside the reference's; None without a run."
+    if not history:
+        return None
+    from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend to pick
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(10, 4), dpi=100, layout="constrained")
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    for i, ax in enumerate((loss_ax, acc_ax)):
+        for pts, label, color, mark in [
+            (reference, "reference", "#8c959f", "s"),
+            (history, "your pipeline", "#0969da", "o"),
+        ]:
+            # a diverged run reports inf or nan: leave a gap rather than break the axis limits
+            y = [v if math.isfinite(v) else math.nan for v in (float(p[i]) for p in pts or [])]
+            if y:
+                ax.plot(range(1, len(y) + 1), y, color=color, marker=mark, lw=2, label=label)
+    if threshold is not None:
+        acc_ax.axhline(threshold, color="#cf222e", ls="--", label=f"threshold {threshold:g}")
+    for ax, name in [(loss_ax, "validation loss (cross-entropy)"), (acc_ax, "validation accuracy")]:
+        ax.set(title=name.capitalize(), xlabel="epoch", ylabel=name.split(" (")[0])
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle("MNIST run: your pipeline and the reference, measured after each epoch")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})  # no version stamp: stable bytes
+    return buf.getvalue()
+
+
+def _failing(e: ExerciseResult) -> list[CheckResult]:
+    return [c for c in e.checks if not c.passed]
+
+
+def _status(e: ExerciseResult) -> str:
+    "passed, not run, or how many checks fail (and how many of those are hidden)."
+    if not e.checks:
+        return "not run"
+    bad = _failing(e)
+    hidden = sum(c.hidden for c in bad)
+    return f"{len(bad)} failing" + (f" ({hidden} hidden)" if hidden else "") if bad else "passed"
+
+
+def _training(r: Report) -> str:
+    "One line on the MNIST run: test accuracy against the threshold, or why there is none."
+    t = r.meta.get("training") or {}
+    if all(isinstance(t.get(k), (int, float)) for k in ("test_accuracy", "threshold")):
+        acc, thr = t["test_accuracy"], t["threshold"]
+        verdict = "reaches the threshold" if acc >= thr else "is below the threshold"
+        return f"Test accuracy {acc:.4f} {verdict} {thr:g}."
+    e = r.exercises.get(TRAINING_ID)
+    if e is None or not e.checks:
+        return "The MNIST run was not part of this grading."
+    why = (e.checks[0].message or "no reason given").split("\n")[0][:300]
+    return f"The MNIST run did not produce weights, so there is no curve: {why}"
+
+
+def _md(s: str) -> str:
+    "Text Markdown shows as written, on one line: no links, HTML, emphasis or table breaks."
+    return re.sub(r"([\\`*_\[\]<>&|~])", r"\\\1", " ".join(str(s).split()))
+
+
+def _fence(text: str) -> str:
+    "A code block longer than any run of backticks inside, so a message cannot close it."
+    n = max([3, *(len(m) + 1 for m in re.findall(r"`+", text))])
+    return f"{'`' * n}text\n{text}\n{'`' * n}"
+
+
+AGAIN = "autograder grade NOTEBOOK --out DIR --seed "
+
+
+def markdown(report: Report, curve: bytes | None = None) -> str:
+    "The feedback as Markdown: scores, every failing check, the MNIST run and the seed."
+    r, seed = report, report.meta.get("seed", "?")
+    out = [f"# Feedback: {_md(r.submission)}", "", f"**Score: {r.score:g} / {r.max_score:g}**", ""]
+    out += ["| exercise | score | max | status |", "| --- | ---: | ---: | --- |"]
+    for gid, e in r.exercises.items():
+        out.append(f"| {gid} | {e.score:g} | {e.max_score:g} | {_status(e)} |")
+    out += [f"| **total** | **{r.score:g}** | **{r.max_score:g}** | |", "", "## MNIST run", ""]
+    out.append(_md(_training(r)))
+    if curve:
+        out += [
+            "",
+            "![Validation loss and accuracy per epoch, yours and the reference's](curve.png)",
+        ]
+    failing = [(gid, c) for gid, e in r.exercises.items() for c in _failing(e)]
+    out += ["", "## Failing checks", ""] + ([] if failing else ["None: every check passed.", ""])
+    for gid, c in failing:
+        tag = " (hidden check)" if c.hidden else ""
+        out += [f"### {gid} · {c.name}{tag}", "", _fence(c.message or "(no message)"), ""]
+    if notes := [*r.meta.get("notes", [])]:
+        out += ["## Notes", "", *(f"- {_md(n)}" for n in notes), ""]
+    again = f"Graded with seed {seed}; `{AGAIN}{seed}` runs the same checks."
+    out += ["## Reproduce", "", again, ""]
+    return "\n".join(out)
+
+
+CSS = """
+body{font:15px/1.45 system-ui,sans-serif;color:#1f2328;max-width:1100px;margin:0 auto;padding:24px}
+header{display:flex;justify-content:space-between;align-items:baseline;border-bottom:2px solid #ccc}
+.total{font-size:28px;font-weight:700} img{max-width:100%;height:auto} li{margin:6px 0}
+table{border-collapse:collapse;width:100%}
+th,td{padding:6px 10px;border-bottom:1px solid #d0d7de;text-align:left}
+.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.bar{background:#eaeef2;border-radius:4px;height:12px;width:220px;overflow:hidden}
+.bar span{display:block;height:12px;background:#1a7f37} tr.fail .bar span{background:#d1242f}
+tr.fail .st,.bad{color:#d1242f;font-weight:600} tr.pass .st,.ok{color:#1a7f37}
+details{border:1px solid #d0d7de;border-radius:6px;margin:8px 0;padding:6px 12px}
+summary{cursor:pointer;font-weight:600} ul{list-style:none;padding-left:8px} tr.none .st{color:#666}
+.tag{font-size:12px;background:#fff8c5;border:1px solid #d4a72c;border-radius:10px;padding:0 6px}
+pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:8px;white-space:pre-wrap}
+footer{margin-top:24px;color:#666;font-size:13px;border-top:1px solid #d0d7de;padding-top:8px}
+"""
+# nothing outside the page may load, and no script may run even if escaping were ever missed
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+def _check_html(c: CheckResult) -> str:
+    mark = '<span class="ok">✓</span>' if c.passed else '<span class="bad">✗</span>'
+    tag = ' <span class="tag">hidden</span>' if c.hidden else ""
+    msg = f"<pre>{H.escape(c.message)}</pre>" if c.message and not c.passed else ""
+    return f"<li>{mark} {H.escape(c.name)}{tag} · {c.score:g} / {c.max_score:g}{msg}</li>"
+
+
+def html(report: Report, curve: bytes | None = None) -> str:
+    "The feedback as one HTML page with everything inline: no network, no scripts."
+    r, e, m = report, H.escape, report.meta
+    rows, details = [], []
+    for gid, ex in r.exercises.items():
+        cls = "none" if not ex.checks else "fail" if _failing(ex) else "pass"
+        width = 100 * ex.score / ex.max_score if ex.max_score else 0
+        rows.append(
+            f'<tr class="{cls}"><td>{e(gid)}</td><td><div class="bar"><span style="width:'
+            f'{width:.0f}%"></span></div></td><td class="num">{ex.score:g} / {ex.max_score:g}'
+            f'</td><td class="st">{e(_status(ex))}</td></tr>'
+        )
+        if ex.checks:
+            checks = "".join(_check_html(c) for c in ex.checks)
+            details.append(
+                f"<details{' open' if _failing(ex) else ''}><summary>{e(gid)} · {ex.score:g} / "
+                f"{ex.max_score:g} · {e(_status(ex))}</summary><ul>{checks}</ul></details>"
+            )
+    src = "data:image/png;base64," + base64.b64encode(curve or b"").decode("ascii")
+    alt = "Validation loss and accuracy per epoch, yours and the reference&#x27;s"
+    fig = f'<figure><img src="{src}" alt="{alt}"></figure>' if curve else ""
+    seed = e(str(m.get("seed", "?")))
+    notes = "".join(f"<li>{e(str(n))}</li>" for n in m.get("notes", []))
+    title = f"Feedback: {r.submission} — {r.score:g} / {r.max_score:g}"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{e(title)}</title><style>{CSS}</style></head><body>
+<header><h1>Feedback: {e(r.submission)}</h1>
+<div class="total">{r.score:g} / {r.max_score:g}</div></header>
+<table><thead><tr><th>exercise</th><th></th><th class="num">score</th><th>status</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table>
+<h2>MNIST run</h2><p>{e(_training(r))}</p>{fig}
+<h2>Checks</h2>{"".join(details)}
+{f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
+<footer>seed {seed} · isolation {e(str(m.get("isolation", "?")))} · graded in
+{e(str(m.get("seconds", "?")))} s · the same checks again: <code>{AGAIN}{seed}</code></footer>
+</body></html>
+"""
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    "atomic_write for bytes: a temporary file, then a rename."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_feedback(report: Report, folder: Path, reference: list | None = None) -> list[Path]:
+    "Write feedback.html, feedback.md and (when the MNIST run gave a curve) curve.png."
+    folder = Path(folder)
+    t = report.meta.get("training") or {}
+    curve = curve_png(t.get("history") or [], reference, t.get("threshold"))
+    png = folder / "curve.png"
+    paths = [folder / "feedback.html", folder / "feedback.md"]
+    if curve:
+        _write_bytes(png, curve)
+        paths.append(png)
+    else:
+        png.unlink(missing_ok=True)  # a curve from an earlier grading would not be this one's
+    atomic_write(paths[1], markdown(report, curve))
+    atomic_write(paths[0], html(report, curve))
+    return paths
