@@ -24,6 +24,7 @@ class Assignment:
     name: str
     exercises: tuple[Exercise, ...]
     setup_id: str = "setup"
+    mnist_run: bool = False  # whether the graded MNIST run (mnist_training) belongs to it
 
     @property
     def notebook(self) -> str:
@@ -60,6 +61,7 @@ MINIBATCH = Assignment(
         E("dataloader", ("DataLoader",), "a DataLoader"),
         E("fit", ("fit",), "a training loop with validation"),
     ),
+    mnist_run=True,
 )
 # The graded MNIST run: it has no cell of its own and uses the student's whole pipeline.
 TRAINING_ID = "mnist_training"

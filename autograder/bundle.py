@@ -22,6 +22,10 @@ LEFT_OUT = (
     "bundle.py",
     "validate.py",
     "demo.py",
+    "new.py",
+    "gradescope.py",
+    "nbgrader_export.py",
+    "summary.py",
     "__pycache__",
     "expected.bin",
 )

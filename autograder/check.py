@@ -98,6 +98,7 @@ def check(
     data: Path | None = None,
     say=print,
     cache: bool = True,
+    assignment: str = "minibatch",
 ) -> int:
     "Run the public checks on a notebook and print the result; exit status 0 iff all pass."
     from autograder.grade import Options, grade_notebook
@@ -109,6 +110,7 @@ def check(
         data=data,
         seed=0,
         progress=Progress(sys.stderr),
+        assignment=assignment,
     )
     if cache:
         r = cached_grade(Path(path), opts)

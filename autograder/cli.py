@@ -24,6 +24,7 @@ def _check(args):
         device=args.device,
         data=args.data,
         cache=not args.no_cache,
+        assignment=args.assignment,
     )
 
 
@@ -38,6 +39,7 @@ def _grade(args):
         seed=args.seed,
         device=args.device,
         data=args.data,
+        assignment=args.assignment,
     )
     try:
         grade_batch(
@@ -59,6 +61,21 @@ def _merge(args):
     from autograder.batch import merge
 
     print(merge([Path(f) for f in args.folders], Path(args.out)))
+    return 0
+
+
+def _summary(args):
+    from autograder.summary import write_summary
+
+    for p in write_summary(
+        Path(args.out),
+        args.dest,
+        title=args.title,
+        canvas_id=args.canvas_id,
+        roster=args.roster,
+        top=args.top,
+    ):
+        print(p)
     return 0
 
 
@@ -86,29 +103,96 @@ def _demo(args):
     return demo(Path(args.out))
 
 
+def _gradescope(args):
+    from autograder import assignment
+    from autograder.gradescope import build_autograder_zip
+
+    print(
+        build_autograder_zip(
+            assignment.get(args.assignment),
+            Path(args.dest),
+            training=not args.no_training,
+            seed=args.seed,
+            torch_spec=args.torch,
+            include_mnist=args.with_mnist,
+            data=args.data,
+        )
+    )
+    return 0
+
+
+def _classroom(args):
+    from autograder.classroom import main
+
+    argv = [args.notebook, "--out", args.out, "--assignment", args.assignment]
+    argv += ["--no-training"] if args.no_training else []
+    argv += ["--data", str(args.data)] if args.data else []
+    return main(argv)
+
+
+def _nbgrader_export(args):
+    from autograder.nbgrader_export import export_folder
+
+    totals = export_folder(
+        Path(args.out),
+        args.db,
+        args.nb_assignment,
+        notebook=args.notebook,
+        course_id=args.course_id,
+    )
+    for student, total in sorted(totals.items()):
+        print(f"{student}: {total:g}")
+    return 0
+
+
+def _new(args):
+    from autograder.new import ScaffoldError, scaffold
+
+    try:
+        scaffold(args.name)
+    except ScaffoldError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="autograder", description=__doc__)
     sub = p.add_subparsers(dest="verb", required=True)
 
-    def common(sp, training=True):
-        sp.add_argument(
-            "--data",
-            type=Path,
-            help="MNIST cache folder (default: user cache, or $AUTOGRADER_DATA)",
-        )
+    def verb(name, fn, help, *, data=False, training=False, assignment=False):
+        sp = sub.add_parser(name, help=help)
+        sp.set_defaults(fn=fn)
+        if data:
+            sp.add_argument(
+                "--data", type=Path, help="MNIST cache (default: user cache, or $AUTOGRADER_DATA)"
+            )
         if training:
             sp.add_argument("--no-training", action="store_true", help="skip the MNIST run")
-            sp.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
+        if assignment:
+            sp.add_argument("--assignment", default="minibatch")
+        return sp
 
-    sp = sub.add_parser("data", help="fetch and verify MNIST into the cache")
-    common(sp, training=False)
-    sp.set_defaults(fn=_data)
-    sp = sub.add_parser("check", help="students: run the public checks on a notebook")
+    verb("data", _data, "fetch and verify MNIST into the cache", data=True)
+    sp = verb(
+        "check",
+        _check,
+        "students: public checks on a notebook",
+        data=True,
+        training=True,
+        assignment=True,
+    )
     sp.add_argument("notebook")
+    sp.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
     sp.add_argument("--no-cache", action="store_true", help="grade again even if unchanged")
-    common(sp)
-    sp.set_defaults(fn=_check)
-    sp = sub.add_parser("grade", help="grade submissions (public and hidden checks)")
+    sp = verb(
+        "grade",
+        _grade,
+        "grade submissions (public and hidden checks)",
+        data=True,
+        training=True,
+        assignment=True,
+    )
     sp.add_argument("submissions", nargs="+", help="notebooks or folders of notebooks")
     sp.add_argument("--out", required=True)
     sp.add_argument("--workers", type=int, default=1)
@@ -116,26 +200,66 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--shard", help="I/N: grade only this deterministic share of the batch")
     sp.add_argument("--force", action="store_true", help="regrade submissions already graded")
     sp.add_argument("--public-only", action="store_true")
-    sp.add_argument(
-        "--no-feedback", action="store_true", help="skip feedback.html/.md per submission"
-    )
-    common(sp)
-    sp.set_defaults(fn=_grade)
-    sp = sub.add_parser("merge", help="merge shard output folders into one grades.csv")
+    sp.add_argument("--no-feedback", action="store_true", help="skip feedback.html/.md")
+    sp.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
+    sp = verb("merge", _merge, "merge shard output folders into one grades.csv")
     sp.add_argument("folders", nargs="+")
     sp.add_argument("--out", required=True)
-    sp.set_defaults(fn=_merge)
-    sp = sub.add_parser("release", help="build assignments/ from solutions/ (and a student bundle)")
-    sp.add_argument("--assignment", default="minibatch")
+    sp = verb(
+        "summary", _summary, "class summary: histogram, pass rates, common failures, gradebook CSV"
+    )
+    sp.add_argument("out", help="a folder `autograder grade` wrote")
+    sp.add_argument("--dest", type=Path)
+    sp.add_argument("--title")
+    sp.add_argument("--canvas-id")
+    sp.add_argument("--roster", type=Path, help="a Canvas gradebook export, for student ids")
+    sp.add_argument("--top", type=int, default=15)
+    sp = verb(
+        "release",
+        _release,
+        "build assignments/ from solutions/ (and a student bundle)",
+        assignment=True,
+    )
     sp.add_argument("--bundle", help="also write the student bundle to this folder")
-    sp.set_defaults(fn=_release)
-    sp = sub.add_parser("validate", help="solution full marks, stubs zero, bug bank caught")
-    sp.add_argument("--assignment", default="minibatch")
-    sp.add_argument("--no-training", action="store_true")
-    sp.set_defaults(fn=_validate)
-    sp = sub.add_parser("demo", help="grade the bundled solution and a stub notebook")
+    verb(
+        "validate",
+        _validate,
+        "solution full marks, stubs zero, bug bank caught",
+        training=True,
+        assignment=True,
+    )
+    sp = verb("demo", _demo, "grade the bundled solution and a stub notebook")
     sp.add_argument("--out", default="out/demo")
-    sp.set_defaults(fn=_demo)
+    sp = verb(
+        "gradescope",
+        _gradescope,
+        "build the Gradescope autograder zip",
+        data=True,
+        training=True,
+        assignment=True,
+    )
+    sp.add_argument("dest", help="the zip to write")
+    sp.add_argument("--seed", type=int)
+    sp.add_argument("--torch", help="torch requirement for Gradescope's image")
+    sp.add_argument("--with-mnist", action="store_true", help="put MNIST in the zip")
+    sp = verb(
+        "classroom",
+        _classroom,
+        "GitHub Classroom: grade, write its result, print 'Points X/Y'",
+        data=True,
+        training=True,
+        assignment=True,
+    )
+    sp.add_argument("notebook")
+    sp.add_argument("--out", default="autograding_output/results.json")
+    sp = verb("nbgrader-export", _nbgrader_export, "write scores into an nbgrader gradebook")
+    sp.add_argument("out", help="a folder `autograder grade` wrote")
+    sp.add_argument("--db", required=True, help="gradebook URL, e.g. sqlite:///gradebook.db")
+    sp.add_argument("--assignment", dest="nb_assignment", required=True)
+    sp.add_argument("--notebook")
+    sp.add_argument("--course-id", default="default_course")
+    sp = verb("new", _new, "scaffold a new assignment (notebook, checks, reference, bank)")
+    sp.add_argument("name")
     return p
 
 

@@ -49,7 +49,7 @@ def validate(name: str = "minibatch", training: bool = True, workers: int = 2, s
 
     a = assignment.get(name)
     oracle = _Locked(Oracle(), threading.Lock())
-    opts = Options(seed=0)
+    opts = Options(seed=0, assignment=a.name)
     problems: list[str] = []
     sol = grade_notebook(a.solution, training=training, options=opts, oracle=oracle)
     problems += [f"solution lost points: {p}" for p in full_marks(sol)]
@@ -68,7 +68,7 @@ def validate(name: str = "minibatch", training: bool = True, workers: int = 2, s
     say(f"stubs:    {stub.score:g} / {stub.max_score:g}")
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(workers) as pool:
         jobs = [
-            (kind, label, pool.submit(_grade, Path(tmp) / f"{i}.ipynb", src, oracle))
+            (kind, label, pool.submit(_grade, Path(tmp) / f"{i}.ipynb", src, oracle, a))
             for i, (kind, label, src) in enumerate(cases(a))
         ]
         for kind, label, fut in jobs:
@@ -84,8 +84,10 @@ def validate(name: str = "minibatch", training: bool = True, workers: int = 2, s
     return 1 if problems else 0
 
 
-def _grade(path: Path, replace: dict[str, str], oracle) -> Report:
+def _grade(path: Path, replace: dict[str, str], oracle, a) -> Report:
     from autograder.bank import make_submission
 
-    make_submission(path, replace)
-    return grade_notebook(path, training=False, options=Options(seed=0), oracle=oracle)
+    make_submission(path, replace, base=a.solution)
+    return grade_notebook(
+        path, training=False, options=Options(seed=0, assignment=a.name), oracle=oracle
+    )
