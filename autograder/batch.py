@@ -29,6 +29,22 @@ def shard(paths: list[Path], spec: str | None) -> list[Path]:
     return paths[i - 1 :: n]
 
 
+def submission_names(items: list[str], dedupe: bool = True) -> dict[Path, str]:
+    """A report name per notebook, the same whichever shard grades it: a file's stem, or for a
+    folder its path inside that folder (submissions/alice/minibatch.ipynb -> alice__minibatch)."""
+    named = []
+    for it in items:
+        root = Path(it)
+        for p in expand([it]):
+            rel = p.relative_to(root).with_suffix("") if root.is_dir() else Path(p.stem)
+            named.append((p, safe_name(Path("__".join(rel.parts) + ".ipynb"))))
+    names, seen = {}, {}
+    for p, n in sorted(named):
+        seen[n] = seen.get(n, 0) + 1
+        names[p] = n if seen[n] == 1 or not dedupe else f"{n}-{seen[n]}"
+    return names
+
+
 def expand(items: list[str]) -> list[Path]:
     "Files as given, and the .ipynb files inside any folder given."
     out = []

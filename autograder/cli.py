@@ -29,10 +29,11 @@ def _check(args):
 
 
 def _grade(args):
-    from autograder.batch import GraderFailed, expand, grade_batch, shard
+    from autograder.batch import GraderFailed, grade_batch, shard, submission_names
     from autograder.grade import Options
 
-    paths = shard(expand(args.submissions), args.shard)
+    names = submission_names(args.submissions)
+    paths = shard(list(names), args.shard)
     opts = Options(
         hidden=not args.public_only,
         training=not args.no_training,
@@ -49,6 +50,7 @@ def _grade(args):
             force=args.force,
             options=opts,
             feedback=not args.no_feedback,
+            names=[names[p] for p in paths],
         )
     except GraderFailed as e:
         print(f"error: {e}", file=sys.stderr)

@@ -146,3 +146,21 @@ def test_progress_redraws_on_a_terminal_and_prints_stages_elsewhere():
         p("done", 1, 1)
     assert "\r" in tty.getvalue() and "[##" in tty.getvalue() and tty.getvalue().endswith("\n")
     assert pipe.getvalue() == "checks…\ntraining on MNIST…\n"
+
+
+def test_report_names_come_from_the_path_inside_the_folder_whatever_the_shard(tmp_path):
+    from autograder.batch import shard, submission_names
+
+    for who in ("alice", "bob", "carol"):
+        (tmp_path / "subs" / who).mkdir(parents=True)
+        shutil.copy(get().release, tmp_path / "subs" / who / "minibatch.ipynb")
+    shutil.copy(get().release, tmp_path / "subs" / "dave.ipynb")
+    names = submission_names([str(tmp_path / "subs")])
+    assert sorted(names.values()) == [
+        "alice__minibatch",
+        "bob__minibatch",
+        "carol__minibatch",
+        "dave",
+    ]
+    halves = [shard(list(names), f"{i}/2") for i in (1, 2)]
+    assert sorted(names[p] for h in halves for p in h) == sorted(names.values())
