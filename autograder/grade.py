@@ -157,6 +157,14 @@ class Session:
             self.worker = None
             return {}
 
+    def peak_mib(self) -> float | None:
+        "The worker's peak resident memory, as it reports it (for benchmarks, not for scores)."
+        try:
+            peak = self.worker.request({"op": "ping"}, 5).get("peak")
+        except (WorkerGone, AttributeError):
+            return None
+        return round(peak / 2**20, 1) if type(peak) is int else None
+
     def close(self):
         if self.worker is not None:
             self.worker.close()
@@ -240,6 +248,7 @@ def grade_notebook(
     finally:
         if session.worker is not None:
             meta["output"] = session.worker.stdout.text()[-4000:]
+            meta["worker_peak_mib"] = session.peak_mib()
         meta["isolation"] = session.isolation
         session.close()
     meta.update(

@@ -9,7 +9,6 @@ exercise's mistake does not cost points on another. Loaded by path in the worker
 import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode, resolve_name
-from torch.utils._python_dispatch import TorchDispatchMode
 
 
 class Functions(TorchFunctionMode):
@@ -26,18 +25,33 @@ class Functions(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-class Operators(TorchDispatchMode):
-    "Sees the aten operators underneath, however they were reached."
+class Operators:
+    """Sees the aten operators underneath, however they were reached (torch.ops, _VF, with torch
+    functions disabled). The autograd profiler records them; a TorchDispatchMode would too, but
+    its first use imports torch._dynamo and sympy (0.9 s)."""
 
     def __init__(self, names, seen):
-        super().__init__()
         self.names, self.seen = names, seen
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        name = str(getattr(func, "overloadpacket", func))
-        if name in self.names:
-            self.seen.add(name)
-        return func(*args, **(kwargs or {}))
+    def __enter__(self):
+        from torch.autograd import profiler
+
+        try:
+            self.prof = profiler.profile()
+            self.prof.__enter__()
+        except Exception:  # no thread to spare (a fork bomb ate the process limit): go unwatched
+            self.prof = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.prof is None:
+            return
+        try:
+            self.prof.__exit__(*exc)
+            found = {e.name.replace("::", ".") for e in self.prof.function_events}
+        except Exception:
+            return
+        self.seen.update(found & self.names)
 
 
 class Monitor:

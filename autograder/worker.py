@@ -112,7 +112,10 @@ class Worker:
         if op == "origins":
             return self.origins(req["names"])
         if op == "ping":
-            return {"ok": True, "pid": os.getpid(), "rss": rss()}
+            import resource
+
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            return {"ok": True, "pid": os.getpid(), "rss": rss(), "peak": peak}
         return {"ok": False, "error": f"unknown request {op!r}"}
 
 
