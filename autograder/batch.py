@@ -72,8 +72,6 @@ def grade_batch(
         opts = replace(opts, seed=secrets.randbelow(2**31))  # one seed for the whole batch
     from functools import cache
 
-    from autograder.oracle import Oracle
-
     @cache
     def curve():
         "The reference's training curve, beside each student's in the feedback (computed once)."
@@ -83,7 +81,12 @@ def grade_batch(
             reference_curve(opts.training_config, seed=0, data=opts.data) if opts.training else []
         )
 
-    oracle, lock, failed = Oracle(opts.recorded), threading.Lock(), []
+    def make_oracle():
+        from autograder.oracle import Oracle  # imports torch: not before the first worker starts
+
+        return Oracle(opts.recorded)
+
+    oracle, failed = _Locked(make_oracle, threading.Lock()), []
     names = names or _unique_names(paths)
     todo = [(p, n) for p, n in zip(paths, names) if force or not (out / n / "report.json").exists()]
     progress(
@@ -98,7 +101,7 @@ def grade_batch(
                 hidden=opts.hidden,
                 training=opts.training,
                 options=opts,
-                oracle=_Locked(oracle, lock),
+                oracle=oracle,
             )
         except (
             Exception
@@ -169,11 +172,15 @@ def _unique_names(paths: list[Path]) -> list[str]:
 
 
 class _Locked:
-    "The shared oracle, one computation at a time (threads grade submissions side by side)."
+    """The shared oracle, one computation at a time (threads grade submissions side by side).
+    Built on first use: importing the reference imports torch, and the first worker should be
+    booting by then."""
 
-    def __init__(self, oracle, lock: threading.Lock):
-        self.oracle, self.lock = oracle, lock
+    def __init__(self, make, lock: threading.Lock):
+        self.make, self.lock, self.oracle = make, lock, None
 
     def get(self, run, seed):
         with self.lock:
+            if self.oracle is None:
+                self.oracle = self.make()
             return self.oracle.get(run, seed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -288,7 +289,10 @@ def _run_checks(
     oracle: Oracle,
     t0: float,
 ) -> list[CheckResult]:
-    expected = {r.name: oracle.get(r, r.seed(opts.seed)) for r in suite.runs}  # while it boots
+    # the reference's answers are computed on a thread while the worker boots and runs the cells
+    pool = ThreadPoolExecutor(1)
+    expected = {r.name: pool.submit(oracle.get, r, r.seed(opts.seed)) for r in suite.runs}
+    pool.shutdown(wait=False)
     say = opts.progress or (lambda *a: None)
     say("starting", 0, 1)
     session.ensure()
@@ -314,7 +318,7 @@ def _run_checks(
             )
             continue
         seed = run.seed(opts.seed)
-        args, exp = expected[run.name]
+        args, exp = expected[run.name].result()
         got, seen = session.probe(run, args, seed, forbidden.runtime_names(gid))
         crashes[gid] += isinstance(got, ProbeError) and got.kind == "WorkerGone"
         seen_forbidden[gid].update(seen)
