@@ -31,6 +31,7 @@ def _check(args):
 def _grade(args):
     from autograder.batch import GraderFailed, grade_batch, shard, submission_names
     from autograder.grade import Options
+    from autograder.sandbox import Limits
 
     names = submission_names(args.submissions)
     paths = shard(list(names), args.shard)
@@ -41,6 +42,7 @@ def _grade(args):
         device=args.device,
         data=args.data,
         assignment=args.assignment,
+        limits=Limits(threads=args.threads),
     )
     try:
         grade_batch(
@@ -203,6 +205,13 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true", help="regrade submissions already graded")
     sp.add_argument("--public-only", action="store_true")
     sp.add_argument("--no-feedback", action="store_true", help="skip feedback.html/.md")
+    sp.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads per worker (default "
+        "1: with a worker per core, more threads only fight over the cores)",
+    )
     sp.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
     sp = verb("merge", _merge, "merge shard output folders into one grades.csv")
     sp.add_argument("folders", nargs="+")

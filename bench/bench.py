@@ -196,12 +196,19 @@ def main():
                 "0",
             ]
         )[0]
+        b = [*AG, "grade", *map(str, subs), "--workers", "2", "--seed", "0"]
+        w2t2 = timed([*b, "--out", str(tmp / "b3"), "--threads", "2"])[0]
         rows += [
             (f"batch of {n}, --workers 1", w1, f"{n / w1 * 60:.0f} submissions/min"),
             (
                 f"batch of {n}, --workers 2",
                 w2,
                 f"{n / w2 * 60:.0f}/min, throughput ×{w1 / w2:.2f} (goal ≥ 1.7)",
+            ),
+            (
+                f"batch of {n}, --workers 2 --threads 2 (torch's default)",
+                w2t2,
+                f"{w2t2 / w2:.2f}× the time with 1 thread per worker",
             ),
         ]
         first = timed([*AG, "check", str(sol)])[0]
