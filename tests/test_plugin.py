@@ -58,3 +58,18 @@ def test_training_check_is_an_item(pytester, nb):
     res = pytester.runpytest_subprocess(str(path), "-q", "-k", "mnist_training")
     res.assert_outcomes(failed=1, deselected=30)
     res.stdout.fnmatch_lines(["*not implemented yet*"])
+
+
+def test_a_planted_conftest_cannot_pass_checks_with_noconftest(pytester, nb):
+    path = nb(get().release)
+    pytester.makeconftest(
+        "import pytest\n"
+        "@pytest.hookimpl(hookwrapper=True)\n"
+        "def pytest_runtest_makereport(item, call):\n"
+        "    out = yield\n"
+        "    out.get_result().outcome = 'passed'\n"
+    )
+    cheated = pytester.runpytest_subprocess(str(path), "--ag-no-training", "-q")
+    cheated.assert_outcomes(passed=30)  # why graders must not run a submission folder's conftest
+    res = pytester.runpytest_subprocess(str(path), "--ag-no-training", "-q", "--noconftest")
+    res.assert_outcomes(failed=20, passed=10)
