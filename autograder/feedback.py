@@ -14,10 +14,8 @@ import html as H
 import io
 import json
 import math
-import os
 import random
 import re
-import tempfile
 from pathlib import Path
 
 from autograder.assignment import TRAINING_ID
@@ -238,19 +236,6 @@ def html(report: Report, curve: bytes | None = None) -> str:
 """
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    "atomic_write for bytes: a temporary file, then a rename."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_feedback(report: Report, folder: Path, reference: list | None = None) -> list[Path]:
     "Write feedback.html, feedback.md and (when the MNIST run gave a curve) curve.png."
     folder = Path(folder)
@@ -259,7 +244,7 @@ def write_feedback(report: Report, folder: Path, reference: list | None = None) 
     png = folder / "curve.png"
     paths = [folder / "feedback.html", folder / "feedback.md"]
     if curve:
-        _write_bytes(png, curve)
+        atomic_write(png, curve)
         paths.append(png)
     else:
         png.unlink(missing_ok=True)  # a curve from an earlier grading would not be this one's

@@ -19,9 +19,7 @@ import csv
 import io
 import json
 import math
-import os
 import statistics
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,18 +178,6 @@ def _read_roster(path: Path) -> dict[str, dict]:
     return people
 
 
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
@@ -327,7 +313,7 @@ def write_summary(
     }
     written = []
     for name, data in paths.items():
-        _atomic_bytes(dest / name, data)
+        atomic_write(dest / name, data)
         written.append(dest / name)
     texts = {
         "common_failures.csv": failures_csv(failures, len(ok)),
