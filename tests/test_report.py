@@ -188,13 +188,23 @@ def test_atomic_write_replaces_whole_and_leaves_no_temp(tmp_path):
     assert [p.name for p in target.parent.iterdir()] == ["report.json"]
 
 
-def test_atomic_write_failure_keeps_the_old_file(tmp_path):
+def test_atomic_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
     target = tmp_path / "report.json"
     atomic_write(target, "old\n")
-    with pytest.raises(UnicodeEncodeError):
-        atomic_write(target, "new \udc80")  # a lone surrogate cannot be written as UTF-8
+
+    def disk_full(*a):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(OSError):
+        atomic_write(target, "new\n")
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_atomic_write_survives_a_lone_surrogate(tmp_path):
+    atomic_write(tmp_path / "f.md", "new \udc80")  # student text after a JSON round trip
+    assert (tmp_path / "f.md").read_text(encoding="utf-8") == "new ?"
 
 
 def test_write_all_writes_the_three_files(tmp_path):
