@@ -330,6 +330,8 @@ def _run_checks(
             ok, msg = False, f"{c.what}: {session.cell_error[c.exercise]}"
         else:
             ok, msg = judge(c, runs[c.run], *answers[c.run])
+            if not ok and runs[c.run].probe == "call_each":
+                msg += _shrunk(session, runs[c.run], answers[c.run], oracle, opts.seed)
         out.append(scoring.result(c.exercise, c.name, ok, c.points, c.hidden, msg))
     out += _gates(a, sub, session, seen_forbidden)
     if opts.training:
@@ -337,6 +339,21 @@ def _run_checks(
         out.append(_training(sub, session, opts))
     say("done", 1, 1)
     return out
+
+
+def _shrunk(session: Session, run: chk.Run, answer: tuple, oracle, seed: int) -> str:
+    "For a failed randomized check: the smallest failing input, and the seed that replays it."
+    from autograder.shrink import shrink
+
+    args, exp, got = answer
+    note = f"\nReplay: autograder grade NOTEBOOK --out DIR --seed {seed}"
+    if isinstance(got, ProbeError) or not isinstance(got, list):
+        return note
+    ref_ns = getattr(getattr(oracle, "oracle", oracle), "ns", None)
+    try:
+        return shrink(session, run, args, exp, got, ref_ns, run.seed(seed)) + note
+    except Exception:  # shrinking is a courtesy: it must never cost the report
+        return note
 
 
 def _gates(a, sub, session, seen_forbidden) -> list[CheckResult]:
