@@ -201,7 +201,23 @@ def judge(check: chk.Check, run: chk.Run, args, expected, got) -> tuple[bool, st
     if not problem:
         return True, ""
     hint = chk.first_hint(check, expected, got, args)
-    return False, f"{check.what}: {problem}" + (f"\nHint: {hint}" if hint else "")
+    return False, f"{check.what}: {problem}" + _inputs(run, args) + (
+        f"\nHint: {hint}" if hint else ""
+    )
+
+
+def _inputs(run: chk.Run, args) -> str:
+    "The call and its inputs, when they are small enough to print and paste into a cell."
+    if run.probe != "call" or not args or not isinstance(args[0], str):
+        return ""
+    import torch
+
+    from autograder.shrink import show
+
+    tensors = args[1:]
+    if not all(isinstance(t, torch.Tensor) and t.numel() <= 24 for t in tensors):
+        return ""
+    return f"\nCalled: {args[0]}({', '.join(show(t) for t in tensors)})"
 
 
 def grade_notebook(

@@ -62,15 +62,16 @@ def shrink(session, run: Run, args: tuple, exp: list, got: list, ref_ns: dict, s
     if smallest is None:
         return ""
     piece, want, have = smallest
-    shown = ", ".join(_show(a) for a in piece)
-    got_text = have.text if isinstance(have, ProbeError) else _show(have)
+    shown = ", ".join(show(a) for a in piece)
+    got_text = have.text if isinstance(have, ProbeError) else show(have)
     return (
-        f"\nSmallest failing input found: {name}({shown})\n  expected {_show(want)}\n"
+        f"\nSmallest failing input found: {name}({shown})\n  expected {show(want)}\n"
         f"  got      {got_text}"
     )
 
 
-def _show(v) -> str:
+def show(v) -> str:
+    "A value as a student would type it: tensors rounded to 4 decimals, on one line."
     if isinstance(v, torch.Tensor):
         with torch.no_grad():
             text = repr(v.double().round(decimals=4).to(v.dtype) if v.is_floating_point() else v)
