@@ -44,13 +44,13 @@ def run_block(lines: list[str], cwd: Path) -> list[tuple[str, int, str]]:
 
 @pytest.fixture
 def scratch(tmp_path):
-    for d in ("solutions", "assignments"):
+    for d in ("solutions", "assignments", "scripts"):
         (tmp_path / d).symlink_to(ROOT / d)
     return tmp_path
 
 
 def test_the_readme_marks_the_user_paths():
-    assert {"main", "student", "instructor"} <= set(blocks())
+    assert {"main", "student", "instructor", "ci"} <= set(blocks())
 
 
 def test_ci_runs_the_readme_test_command():
@@ -60,7 +60,7 @@ def test_ci_runs_the_readme_test_command():
     assert ci[-1] == command
 
 
-@pytest.mark.parametrize("name", ["main", "student", "instructor"])
+@pytest.mark.parametrize("name", ["main", "student", "instructor", "ci"])
 def test_readme_block_runs_as_written(name, scratch):
     lines = blocks()[name]
     cwd = ROOT if name == "main" else scratch  # install.sh sets up the checkout it lives in
@@ -70,6 +70,10 @@ def test_readme_block_runs_as_written(name, scratch):
             assert code == 0, f"`{line}` exited {code}:\n{output}"
     if name == "main":
         assert (ROOT / "out" / "demo" / "grades.csv").exists()
+    if name == "ci":
+        assert (scratch / "out" / "autograde" / "minibatch" / "report.json").exists()
+        assert (scratch / "autograding_output" / "results.json").exists()
+        assert re.search(r"^Points 0/\d+$", output, re.M), output[-2000:]
     if name == "student":
         assert (scratch / "student" / "minibatch.ipynb").exists()
     if name == "instructor":
