@@ -183,7 +183,7 @@ def _cell_message(gid: str, ans: dict) -> str:
     return f"cell {gid!r} raised an error when it ran:\n{ans.get('error', '?')}"
 
 
-def _failure(run: chk.Run, got: ProbeError, sub_cells: dict) -> str:
+def _failure(run: chk.Run, got: ProbeError) -> str:
     if got.kind == "NotImplementedError":
         return NOT_IMPLEMENTED.format(gid=run.exercise)
     return f"raised {got.text}" if got.kind != "WorkerGone" else got.text
@@ -193,7 +193,7 @@ def judge(check: chk.Check, run: chk.Run, args, expected, got) -> tuple[bool, st
     "Compare one answer; any surprise in the student's data is a failed check, never a crash."
     try:
         if isinstance(got, ProbeError):
-            problem = _failure(run, got, {})
+            problem = _failure(run, got)
         else:
             problem = check.compare(expected, got, args)
     except Exception as e:
@@ -442,7 +442,7 @@ def _training(sub: Submission, session: Session, opts: Options) -> CheckResult:
     if isinstance(got, ProbeError):
         if got.kind == "NotImplementedError":
             return fail(f"{what}: part of your pipeline is not implemented yet")
-        return fail(f"{what}: {_failure(run, got, {})}")
+        return fail(f"{what}: {_failure(run, got)}")
     (_, _), (x_test, y_test) = data.load_mnist(opts.data)[1:]
     try:
         acc = test_accuracy(got["state"], x_test, y_test)
