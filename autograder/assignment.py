@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.policy import Policy
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -25,6 +27,7 @@ class Assignment:
     exercises: tuple[Exercise, ...]
     setup_id: str = "setup"
     mnist_run: bool = False  # whether the graded MNIST run (mnist_training) belongs to it
+    policy: Policy = Policy()  # what its exercise cells may import and reach (autograder.policy)
 
     @property
     def notebook(self) -> str:
@@ -62,6 +65,8 @@ MINIBATCH = Assignment(
         E("fit", ("fit",), "a training loop with validation"),
     ),
     mnist_run=True,
+    # registration is the exercise: no nn.Module (nor any torch class) underneath MyModule
+    policy=Policy(no_bases=(("module_registration", ("torch",)),)),
 )
 # The graded MNIST run: it has no cell of its own and uses the student's whole pipeline.
 TRAINING_ID = "mnist_training"

@@ -33,7 +33,9 @@ SEED = 1234
 # AG_HOSTILE_ISOLATION=process runs the corpus without bubblewrap (to see what that mode allows).
 ISOLATION = os.environ.get("AG_HOSTILE_ISOLATION", "auto")
 LIMITS = Limits(cpu_seconds=6, memory_bytes=3 * 2**30, processes=64, isolation=ISOLATION)
-OPTIONS = Options(seed=SEED, hidden=True, training=False, limits=LIMITS)
+# The static policy would refuse most of this corpus before it runs (tests/test_policy.py): it is
+# switched off here so that the sandbox, the limits and the run-time checks behind it are tested.
+OPTIONS = Options(seed=SEED, hidden=True, training=False, limits=LIMITS, policy=False)
 # Without bubblewrap the cases marked bwrap_only would really read and write the grader's files:
 # they are left out of the corpus (and their tests skipped).
 SANDBOXED = ISOLATION != "process" and bwrap_works()
