@@ -61,8 +61,11 @@ FASTCORE_DENY = {
     "save_pickle", "load_pickle", "open_file", "untar_dir", "bunzip", "loads", "loads_multi",
     "nested_attr", "nested_setdefault", "getattrs", "get_source_link", "globtastic", "walk",
     "xtras", "net", "script", "shutil", "imports", "read_file", "write_file",
-    "sys", "os", "inspect", "threading", "subprocess", "importlib", "pickle", "Path",
+    "sys", "os", "inspect", "threading", "subprocess", "importlib", "pickle", "Path", "patch",
+    "patch_to", "patch_property", "copy_func",
 }  # fmt: skip
+# a module reached as an attribute of another (F.torch.load) is refused: import it instead
+REROOTS = {m for m in DEFAULT_MODULES if m != "random"}
 # built-in names that evaluate code, look into frames and objects, or touch files
 BUILTINS_DENY = {
     "eval", "exec", "compile", "__import__", "globals", "locals", "vars", "dir", "breakpoint",
@@ -174,7 +177,13 @@ class _Checker(ast.NodeVisitor):
     # names and attributes
     def check_dotted(self, dotted: str, node: ast.AST) -> bool:
         parts = dotted.split(".")
-        if any(p in MODULE_NAMES for p in parts[1:]):
+        if any(p in REROOTS for p in parts[1:]) and parts != [parts[0]] * 2:  # tqdm.tqdm is fine
+            self.refuse(node, "a module reached through another module: import it", dotted)
+        elif self.bases and _under(dotted, self.bases) and _class_attr(parts):
+            self.refuse(
+                node, f"this exercise is written without the methods of {parts[0]}'s classes"
+            )
+        elif any(p in MODULE_NAMES for p in parts[1:]):
             self.refuse(node, "a module that reaches the system", dotted)
         elif any(p.startswith("_") and not _dunder(p) for p in parts[1:]):
             self.refuse(node, "a private part of a library", dotted)
@@ -229,8 +238,25 @@ class _Checker(ast.NodeVisitor):
                 f._called_ok = True
                 if const and node.args and self.dotted(node.args[0]):
                     self.refuse(node, "a library's attributes by name: write them out instead")
+        if (
+            isinstance(f, ast.Attribute)
+            and f.attr in ("format", "format_map")
+            and not (isinstance(f.value, ast.Constant) and isinstance(f.value.value, str))
+        ):
+            self.refuse(node, "str.format on a computed format string (use an f-string)")
         if isinstance(f, ast.Name) and f.id == "type" and len(node.args) == 3:
             self.refuse(node, "classes built at run time with type(name, bases, dict)")
+        self.generic_visit(node)
+
+    def visit_MatchClass(self, node: ast.MatchClass):
+        "case C(attr=...) reads attributes by name, as getattr does."
+        for attr in node.kwd_attrs:
+            if (
+                attr in FRAME_ATTRS
+                or attr in MODULE_NAMES
+                or (_dunder(attr) and attr not in DUNDER_OK)
+            ):
+                self.refuse(node, f"a pattern that reads the attribute {attr}", f"{attr}=")
         self.generic_visit(node)
 
     # definitions
@@ -272,6 +298,12 @@ class _Checker(ast.NodeVisitor):
             self.refuse(node, "a format string that reaches into objects' attributes")
         elif isinstance(v, (int, float, complex)) and not isinstance(v, bool):
             self.numbers += 1
+
+
+def _class_attr(parts: list[str]) -> bool:
+    "torch.nn.Linear.parameters: an attribute of a library's class, not the class itself."
+    k = next((i for i, p in enumerate(parts) if p[:1].isupper()), None)
+    return k is not None and k < len(parts) - 1
 
 
 def _dunder(name: str) -> bool:

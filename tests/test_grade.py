@@ -63,7 +63,11 @@ def test_shortcut_hidden_from_the_parser_is_caught_at_run_time(tmp_path):
         "def softmax(x):\n    f = getattr(torch.nn.functional, 'soft' + 'max')\n"
         "    return f(x, dim=1)\n"
     )
-    r = grade(make_submission(tmp_path / "nb.ipynb", {"softmax": src}))
+    nb = make_submission(tmp_path / "nb.ipynb", {"softmax": src})
+    r = grade(nb)  # the static policy refuses the computed name before anything runs
+    assert r.exercises["softmax"].score == 0
+    assert "getattr" in r.exercises["softmax"].checks[0].message
+    r = grade(nb, policy=False)  # and the run-time monitor behind it still sees the call
     gate = next(c for c in r.exercises["softmax"].checks if c.name == "own_implementation")
     assert not gate.passed and "called at run time" in gate.message
     assert r.exercises["softmax"].score == 0

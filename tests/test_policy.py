@@ -68,6 +68,12 @@ REFUSED = {
     "many numbers": "w = [" + ", ".join(["0.25"] * 2500) + "]",
     "relative import": "from . import probes",
     "unknown module": "import requests",
+    "a module through another": 'w = F.torch.load("w.pt")',
+    "fastcore patch": "@fc.patch\ndef softmax(self: torch.Tensor):\n    return self",
+    "computed format string": 'x = ("{0." + "__globals__}").format(len)',
+    "match on special attributes": (
+        "def f(x):\n    match x:\n        case object(__globals__=g):\n            return g"
+    ),
 }
 
 
@@ -87,6 +93,16 @@ def test_module_registration_has_no_torch_base_however_reached(base):
     src = f"M = nn.Module\nclass MyModule({base}):\n    def __init__(self):\n        pass\n"
     found = policy.violations(src, bank.SETUP, P, "module_registration")
     assert any("without torch" in v.why for v in found), found
+
+
+@pytest.mark.parametrize(
+    "use",
+    ["nn.Module.__init__(self)", "self.p = nn.Module.parameters", "nn.Linear.parameters(self)"],
+)
+def test_module_registration_borrows_no_torch_methods(use):
+    src = f"class MyModule:\n    def __init__(self):\n        {use}\n"
+    found = policy.violations(src, bank.SETUP, P, "module_registration")
+    assert any("methods of torch" in v.why for v in found), found
 
 
 def test_local_base_classes_are_fine_for_module_registration():
@@ -111,6 +127,11 @@ ALLOWED = {
         "from collections import defaultdict\nfrom tqdm import tqdm\n"
         "import torch.nn.functional as G"
     ),
+    "isinstance against nn.Module": (
+        "def f(v):\n    return isinstance(v, nn.Module) and isinstance(v, torch.Tensor)"
+    ),
+    "numpy's random": "import numpy as np\np = np.random.permutation(3)",
+    "a constant format string": 'x = "{} {:.2f}".format(1, 2.0)',
     "a short docstring and numbers": 'def f(x):\n    "Twice x."\n    return 2 * x + 0.5',
 }
 
