@@ -6,6 +6,7 @@ recorded here, at release time, by the reference.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -28,6 +29,7 @@ LEFT_OUT = (
     "summary.py",
     "__pycache__",
     "expected.bin",
+    "points.json",
 )
 
 CONFTEST = '''"""Loads the autograder's pytest plugin from this folder for plain `pytest`."""
@@ -47,6 +49,9 @@ README = """# {name}: student bundle
 
 Work in `{notebook}`: replace each `raise NotImplementedError()` with your code.
 
+Open it in Jupyter started in this folder (`jupyter lab` here), so that the notebook's first cell
+finds the kit's `autograder` package next to it.
+
 Check your work (the public checks, then a short MNIST training run with your pipeline):
 
     pip install -r requirements.txt      # once (CPU torch: pip install torch first if you prefer)
@@ -65,6 +70,8 @@ REQUIREMENTS = "\n".join(
         "platformdirs>=3",
         "pytest>=7.4",
         "numpy",
+        "jupyterlab",
+        "ipykernel",
         "",
     ]
 )
@@ -84,4 +91,8 @@ def build_bundle(a: Assignment, dest: Path) -> Path:
     (dest / "pytest.ini").write_text(PYTEST_INI.format(name=a.name, notebook=a.notebook))
     (dest / "README.md").write_text(README.format(name=a.name, notebook=a.notebook))
     (dest / "requirements.txt").write_text(REQUIREMENTS)
+    from autograder.check import full_points
+
+    points = {a.name: full_points(a.name)}  # the bundle has no hidden checks to count
+    (dest / "autograder" / "points.json").write_text(json.dumps(points))
     return dest

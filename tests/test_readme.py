@@ -29,8 +29,14 @@ def blocks() -> dict[str, list[str]]:
     return out
 
 
-def run_block(lines: list[str], cwd: Path) -> list[tuple[str, int, str]]:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+def run_block(lines: list[str], cwd: Path, venv_on_path: bool = True) -> list[tuple[str, int, str]]:
+    "Run a block; venv_on_path=False for blocks that activate .venv themselves, as users must."
+    path = os.environ["PATH"].split(os.pathsep)
+    path = [p for p in path if Path(p).resolve() != Path(sys.executable).parent.resolve()]
+    if venv_on_path:
+        path.insert(0, str(Path(sys.executable).parent))
+    env = {**os.environ, "PATH": os.pathsep.join(path)}
+    env.pop("VIRTUAL_ENV", None)
     env["AUTOGRADER_CHECK_CACHE"] = str(cwd / ".check-cache")
     # one shell for the block, so `cd` carries over; each line's status is written after it
     script = "".join(f'{ln}\necho "@@rc {i} $?"\n' for i, ln in enumerate(lines))
@@ -44,7 +50,7 @@ def run_block(lines: list[str], cwd: Path) -> list[tuple[str, int, str]]:
 
 @pytest.fixture
 def scratch(tmp_path):
-    for d in ("solutions", "assignments", "scripts"):
+    for d in ("solutions", "assignments", "scripts", ".venv"):
         (tmp_path / d).symlink_to(ROOT / d)
     return tmp_path
 
@@ -64,7 +70,7 @@ def test_ci_runs_the_readme_test_command():
 def test_readme_block_runs_as_written(name, scratch):
     lines = blocks()[name]
     cwd = ROOT if name == "main" else scratch  # install.sh sets up the checkout it lives in
-    for line, code, output in run_block(lines, cwd):
+    for line, code, output in run_block(lines, cwd, venv_on_path=name != "instructor"):
         assert code in (0, 1), f"`{line}` exited {code}:\n{output}"
         if name == "main" or "grade" in line.split()[:2]:
             assert code == 0, f"`{line}` exited {code}:\n{output}"

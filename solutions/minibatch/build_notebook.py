@@ -495,8 +495,9 @@ CELLS = [
 
     Build a small module class of your own, without inheriting from `nn.Module`:
 
-    - `__init__(self, n_in, nh, n_out)` creates the registry and two layers, `self.l1 =
-      nn.Linear(n_in, nh)` and `self.l2 = nn.Linear(nh, n_out)`;
+    - `__init__(self, n_in, nh, n_out)` creates the registry, an empty dict named
+      `self._modules` (the name `nn.Module` uses too; the checks read it), and two layers,
+      `self.l1 = nn.Linear(n_in, nh)` and `self.l2 = nn.Linear(nh, n_out)`;
     - `__setattr__` registers every attribute whose name does not start with `_` in that
       registry, in the order assigned, and then stores the attribute normally;
     - `__repr__` returns a string showing the registered modules;
