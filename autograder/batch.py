@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
@@ -12,10 +14,30 @@ from pathlib import Path
 from autograder import report, scoring
 from autograder.grade import Options, grade_notebook
 
+SUFFIX = ".ipynb"
+
+
+def _stem(name: str) -> str:
+    "A file name without its .ipynb (whatever else it holds: `..ipynb` -> `.`)."
+    return name[: -len(SUFFIX)] if name.lower().endswith(SUFFIX) else name
+
+
+def safe_component(text: str) -> str:
+    """One folder name, safe on any file system: only letters, digits, `.`, `_`, `-`; never a
+    leading dot (no `.`, `..` or hidden folder); `submission` when nothing is left."""
+    s = re.sub(r"[^A-Za-z0-9._-]", "_", text)[:100]
+    s = re.sub(r"^\.+", lambda m: "_" * len(m.group()), s)
+    return s if s.strip("._-") else "submission"
+
+
+def is_safe_component(name: str) -> bool:
+    "True for a name safe_component leaves as it is: it can only ever be one folder inside --out."
+    return isinstance(name, str) and bool(name) and safe_component(name) == name
+
 
 def safe_name(path: Path) -> str:
     "A folder name for a submission: its file stem, made safe for any file system."
-    return re.sub(r"[^A-Za-z0-9._-]", "_", path.stem)[:100] or "submission"
+    return safe_component(_stem(Path(path).name))
 
 
 def shard(paths: list[Path], spec: str | None) -> list[Path]:
@@ -36,21 +58,52 @@ def submission_names(items: list[str], dedupe: bool = True) -> dict[Path, str]:
     for it in items:
         root = Path(it)
         for p in expand([it]):
-            rel = p.relative_to(root).with_suffix("") if root.is_dir() else Path(p.stem)
-            named.append((p, safe_name(Path("__".join(rel.parts) + ".ipynb"))))
-    names, seen = {}, {}
-    for p, n in sorted(named):
-        seen[n] = seen.get(n, 0) + 1
-        names[p] = n if seen[n] == 1 or not dedupe else f"{n}-{seen[n]}"
-    return names
+            parts = p.relative_to(root).parts if _is_dir(root) else (p.name,)
+            named.append((p, safe_component("__".join([*parts[:-1], _stem(parts[-1])]))))
+    if not dedupe:
+        return dict(sorted(named))
+    return dict(zip([p for p, _ in sorted(named)], _dedupe([n for _, n in sorted(named)])))
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    """Distinct names, suffixed -2, -3... where they repeat; compared case-insensitively, since
+    Alice and alice share a folder on macOS and Windows."""
+    taken = {n.casefold() for n in names}
+    seen: set[str] = set()
+    out = []
+    for n in names:
+        m, k = n, 1
+        while m.casefold() in seen or (m != n and m.casefold() in taken):
+            k += 1
+            m = f"{n[:95]}-{k}"
+        seen.add(m.casefold())
+        out.append(m)
+    return out
+
+
+def _is_dir(p: Path) -> bool:
+    "A real folder, not a link to one."
+    try:
+        return stat.S_ISDIR(os.lstat(p).st_mode)
+    except OSError:
+        return False
 
 
 def expand(items: list[str]) -> list[Path]:
-    "Files as given, and the .ipynb files inside any folder given."
+    """Files as given, and every entry named *.ipynb inside any folder given: files, and also
+    links, FIFOs, devices and folders so named (each gets a report saying it is not a notebook;
+    none is opened). Links to folders are not followed."""
     out = []
     for it in items:
         p = Path(it)
-        out += sorted(p.rglob("*.ipynb")) if p.is_dir() else [p]
+        if not _is_dir(p):
+            out.append(p)
+            continue
+        found = []
+        for top, dirs, files in os.walk(p, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if d != ".ipynb_checkpoints")
+            found += [Path(top, f) for f in [*dirs, *files] if f.lower().endswith(SUFFIX)]
+        out += sorted(found)
     return [p for p in out if ".ipynb_checkpoints" not in p.parts]
 
 
@@ -88,6 +141,11 @@ def grade_batch(
 
     oracle, failed = _Locked(make_oracle, threading.Lock()), []
     names = names or _unique_names(paths)
+    bad = [n for n in names if not is_safe_component(n)]
+    if bad or len({n.casefold() for n in names}) != len(names):
+        raise ValueError(
+            f"report names must be distinct single folder names, got {bad[:5] or names[:10]}"
+        )
     todo = [(p, n) for p, n in zip(paths, names) if force or not (out / n / "report.json").exists()]
     progress(
         f"grading {len(todo)} of {len(paths)} submissions with {workers} worker(s), "
@@ -162,13 +220,7 @@ def merge(folders: list[Path], out: Path) -> Path:
 
 
 def _unique_names(paths: list[Path]) -> list[str]:
-    seen: dict[str, int] = {}
-    names = []
-    for p in paths:
-        n = safe_name(p)
-        seen[n] = seen.get(n, 0) + 1
-        names.append(n if seen[n] == 1 else f"{n}-{seen[n]}")
-    return names
+    return _dedupe([safe_name(p) for p in paths])
 
 
 class _Locked:

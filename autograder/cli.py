@@ -31,8 +31,18 @@ def _check(args):
 def _grade(args):
     from autograder.batch import GraderFailed, grade_batch, shard, submission_names
     from autograder.grade import Options
-    from autograder.sandbox import Limits
+    from autograder.sandbox import Limits, bwrap_works
 
+    if args.isolation == "auto" and not args.allow_unsandboxed and not bwrap_works():
+        print(
+            "error: bubblewrap is missing or cannot create namespaces here, so student code "
+            "would run as a plain process with your user's access to files and network; "
+            "install it (apt-get install bubblewrap, or ./install.sh as root) to grade "
+            "untrusted notebooks, or pass --allow-unsandboxed (or --isolation process) to "
+            "grade without it on purpose",
+            file=sys.stderr,
+        )
+        return 2
     names = submission_names(args.submissions)
     paths = shard(list(names), args.shard)
     opts = Options(
@@ -42,7 +52,7 @@ def _grade(args):
         device=args.device,
         data=args.data,
         assignment=args.assignment,
-        limits=Limits(threads=args.threads),
+        limits=Limits(threads=args.threads, isolation=args.isolation),
     )
     try:
         grade_batch(
@@ -213,6 +223,19 @@ def parser() -> argparse.ArgumentParser:
         "1: with a worker per core, more threads only fight over the cores)",
     )
     sp.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
+    sp.add_argument(
+        "--isolation",
+        choices=["auto", "bwrap", "process"],
+        default="auto",
+        help="how student code runs: bubblewrap sandbox, or a plain process (default auto: "
+        "bubblewrap, refusing to grade where it does not work)",
+    )
+    sp.add_argument(
+        "--allow-unsandboxed",
+        action="store_true",
+        help="grade even where bubblewrap does not work (student code then runs as a plain "
+        "process: only for trusted notebooks)",
+    )
     sp = verb("merge", _merge, "merge shard output folders into one grades.csv")
     sp.add_argument("folders", nargs="+")
     sp.add_argument("--out", required=True)

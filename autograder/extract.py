@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder import hints
 from autograder.assignment import Assignment
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
+# characters one exercise cell may hold: far above any honest answer (the solutions' longest is
+# under 3,000), and within what one message to the worker carries whole (protocol.MAX_STR)
+MAX_CELL_CHARS = 100_000
 MAGIC = re.compile(r"^(\s*)([%!].*)$")
 MAGIC_ASSIGN = re.compile(r"^(\s*[A-Za-z_][\w, ]*=\s*)([%!].*)$")  # x = !ls, t = %timeit f()
 
@@ -29,6 +35,7 @@ class Submission:
     cells: dict[str, str] = field(default_factory=dict)
     cell_problems: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    outside: set[str] = field(default_factory=set)  # names bound by cells that are not graded
     error: str | None = None  # set when the notebook as a whole could not be read
 
 
@@ -82,15 +89,60 @@ def released_setup(assignment: Assignment) -> str:
     )
 
 
+def _kind(mode: int) -> str | None:
+    "What a file that is not a regular file is, in words; None for a regular file."
+    kinds = [
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+    ]
+    if stat.S_ISREG(mode):
+        return None
+    return next((word for test, word in kinds if test(mode)), "not a regular file")
+
+
+def _refuse(path: Path, kind: str) -> ValueError:
+    return ValueError(
+        f"{path.name} is {kind}, not a notebook file; the grader reads only regular files "
+        "(it did not open it): submit the .ipynb file itself"
+    )
+
+
+def read_bytes(path: Path, limit: int | None = None) -> bytes:
+    """A regular file's bytes, read without following a link or blocking on a FIFO or device,
+    and never more than limit + 1 bytes; ValueError for anything else or anything bigger."""
+    path, limit = Path(path), MAX_NOTEBOOK_BYTES if limit is None else limit
+    kind = _kind(os.lstat(path).st_mode)
+    if kind:
+        raise _refuse(path, kind)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    try:
+        kind = _kind(os.fstat(fd).st_mode)  # what was opened, should it have been swapped
+        if kind:
+            raise _refuse(path, kind)
+        chunks, got = [], 0
+        while got <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - got))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+    finally:
+        os.close(fd)
+    if got > limit:
+        raise ValueError(
+            f"{path.name} is over the {limit // 2**20} MiB limit; clear its outputs and resubmit"
+        )
+    return b"".join(chunks)
+
+
 def read_notebook(path: Path) -> dict:
     "Parse the file as a notebook, or raise ValueError saying what is wrong with it."
-    size = path.stat().st_size
-    if size > MAX_NOTEBOOK_BYTES:
-        raise ValueError(
-            f"{path.name} is {size / 2**20:.0f} MiB, over the "
-            f"{MAX_NOTEBOOK_BYTES // 2**20} MiB limit; clear its outputs and resubmit"
-        )
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    text = read_bytes(path).decode("utf-8", errors="replace")
     if not text.strip():
         raise ValueError(f"{path.name} is empty; submit the notebook you worked in")
     # plain JSON, not nbformat: we read only cells and their metadata, and it starts 10× faster
@@ -133,6 +185,8 @@ def extract(path: str | Path, assignment: Assignment, setup: str | None = None) 
     for i, cell in enumerate(nb["cells"]):
         gid = grade_id(cell)
         if gid not in assignment.ids or not isinstance(cell, dict):
+            if isinstance(cell, dict) and cell.get("cell_type") == "code" and gid != "setup":
+                sub.outside |= hints.bound_names(_source(cell)[:MAX_CELL_CHARS])
             continue
         seen[gid] = seen.get(gid, 0) + 1
         if seen[gid] > 1:
@@ -145,11 +199,18 @@ def extract(path: str | Path, assignment: Assignment, setup: str | None = None) 
             )
             continue
         src = _source(cell)
+        if len(src) > MAX_CELL_CHARS:
+            sub.cell_problems[gid] = _too_long(gid, len(src))
+            continue
         try:
-            sub.cells[gid], dropped = strip_magics(src)
+            code, dropped = strip_magics(src)
         except ValueError as e:
             sub.cell_problems[gid] = f"cell {gid!r}: {e}"
             continue
+        if len(code) > MAX_CELL_CHARS:  # the magics' replacements made it longer
+            sub.cell_problems[gid] = _too_long(gid, len(code), " once its magics are replaced")
+            continue
+        sub.cells[gid] = code
         if dropped:
             sub.notes.append(f"cell {gid!r}: magics/shell escapes not run: {', '.join(dropped)}")
     for gid in assignment.ids:
@@ -160,3 +221,11 @@ def extract(path: str | Path, assignment: Assignment, setup: str | None = None) 
                 "the released notebook"
             )
     return sub
+
+
+def _too_long(gid: str, n: int, how: str = "") -> str:
+    return (
+        f"cell {gid!r} is {n} characters long{how}, over the grader's budget of "
+        f"{MAX_CELL_CHARS} characters; it was not run: keep large data out of graded cells "
+        "(build it in code) and resubmit"
+    )

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from autograder.assignment import TRAINING_ID
+from autograder.escape import md
 from autograder.model import CheckResult, ExerciseResult, Report
 from autograder.report import atomic_write
 from autograder.training import TrainingConfig
@@ -128,8 +129,8 @@ def _training(r: Report) -> str:
 
 
 def _md(s: str) -> str:
-    "Text Markdown shows as written, on one line: no links, HTML, emphasis or table breaks."
-    return re.sub(r"([\\`*_\[\]<>&|~])", r"\\\1", " ".join(str(s).split()))
+    "Text Markdown shows as written, on one line: no links, images, HTML, emphasis, table breaks."
+    return md(s)
 
 
 def _fence(text: str) -> str:

@@ -10,11 +10,11 @@ import csv
 import io
 import json
 import os
-import re
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from autograder.escape import csv_cell, xml_text
 from autograder.model import Report
 
 
@@ -32,17 +32,7 @@ def atomic_write(path: Path, text: str | bytes) -> None:
         raise
 
 
-XML_BAD = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def xml_text(s: str) -> str:
-    "Text XML 1.0 can hold: control characters and lone surrogates become U+FFFD."
-    return XML_BAD.sub("\ufffd", str(s))
-
-
-def cell_text(v):
-    "A CSV cell a spreadsheet will not run as a formula."
-    return f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v
+cell_text = csv_cell  # the escaping lives in autograder.escape; these names stay importable here
 
 
 def report_json(r: Report) -> str:
@@ -82,7 +72,7 @@ def junit_xml(r: Report) -> str:
     checks = [(gid, c) for gid, e in r.exercises.items() for c in e.checks]
     suite = ET.Element(
         "testsuite",
-        name=r.submission,
+        name=xml_text(r.submission),
         tests=str(len(checks)),
         failures=str(sum(not c.passed for _, c in checks)),
         errors="0",
@@ -96,7 +86,7 @@ def junit_xml(r: Report) -> str:
         for k, v in [("score", c.score), ("max_score", c.max_score), ("hidden", c.hidden)]:
             ET.SubElement(props, "property", name=k, value=str(v))
         if not c.passed:
-            msg = xml_text(c.message)
+            msg = xml_text(c.message)  # ElementTree escapes markup; this drops what XML forbids
             ET.SubElement(case, "failure", message=msg.split("\n")[0][:300]).text = msg
     root = ET.Element("testsuites", name="autograder")
     root.append(suite)
@@ -109,7 +99,7 @@ def grades_csv(reports: list[dict]) -> str:
     ids = list(reports[0]["exercises"]) if reports else []
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["submission", "score", "max_score", *ids])
+    w.writerow(["submission", "score", "max_score", *map(csv_cell, ids)])
     for r in sorted(reports, key=lambda r: r["submission"]):
         w.writerow(
             [

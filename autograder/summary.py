@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.escape import md, md_code
 from autograder.report import atomic_write, cell_text
 
 NOT_IMPLEMENTED = "not implemented yet"
@@ -122,7 +123,15 @@ def failures_csv(failures: list[Failure], n: int) -> str:
     )
     for f in failures:
         w.writerow(
-            [f.exercise, f.check, f.hidden, f.count, f.not_implemented, n, cell_text(f.example)]
+            [
+                cell_text(f.exercise),
+                cell_text(f.check),
+                f.hidden,
+                f.count,
+                f.not_implemented,
+                n,
+                cell_text(f.example),
+            ]
         )
     return buf.getvalue()
 
@@ -230,8 +239,13 @@ def pass_rates_png(rates: dict[str, float], title: str) -> bytes:
 
 
 def _md(text: str) -> str:
-    "Text safe inside a markdown table cell."
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    "Student text safe inside a Markdown table cell: no links, images, HTML or cell breaks."
+    return md(text)
+
+
+def _code(text: str) -> str:
+    "A name as inline code in a table cell, which its text cannot close."
+    return md_code(text, table=True)
 
 
 def summary_md(
@@ -258,7 +272,7 @@ def summary_md(
             mx = max(e.get("max_score", 0) for e in ex)
             mean = statistics.mean(e.get("score", 0) for e in ex)
             rate = f"{rates[gid]:.0%}" if gid in rates else "–"
-            lines.append(f"| `{gid}` | {_num(mx)} | {mean:.2f} | {rate} |")
+            lines.append(f"| {_code(gid)} | {_num(mx)} | {mean:.2f} | {rate} |")
         lines += ["", "![full marks per exercise](pass_rates.png)", ""]
     lines += [f"## Most common failing checks (top {top}; all in common_failures.csv)", ""]
     if failures:
@@ -269,7 +283,7 @@ def summary_md(
         for f in failures[:top]:
             tag = " (hidden)" if f.hidden else ""
             lines.append(
-                f"| `{f.exercise}` · `{f.check}`{tag} | {f.count} | {f.not_implemented} "
+                f"| {_code(f.exercise)} · {_code(f.check)}{tag} | {f.count} | {f.not_implemented} "
                 f"| {_md(f.example)} |"
             )
     else:
@@ -278,7 +292,8 @@ def summary_md(
     if broken:
         lines += ["", "## The grader failed on these (regrade them with `--force`)", ""]
         lines += [
-            f"- `{r.get('submission')}`: {_md(r['meta']['grader_error'])[:300]}" for r in broken
+            f"- {md_code(r.get('submission'))}: {_md(str(r['meta']['grader_error'])[:300])}"
+            for r in broken
         ]
     return "\n".join(lines) + "\n"
 

@@ -15,8 +15,11 @@ What it writes:
                   autograding-grading-reporter reads (one test per exercise)
   --points        print `Points X/Y` (the total over all reports) on stdout, for GitHub Classroom
 
-Student code can influence check messages, so every message is HTML-escaped inside <pre>, and
-names and messages of hidden checks are left out unless --show-hidden (instructors only).
+Student code can influence check messages, and file names become submission names, so every such
+string is escaped for where it lands: HTML-escaped inside <pre>; elsewhere also Markdown's link,
+image, code and emphasis characters as character references (GitHub renders Markdown inside
+<code> and <b>); inline code spans get a fence the text cannot close. Names and messages of hidden
+checks are left out unless --show-hidden (instructors only).
 
 Exit status: 0; 1 when no report was found, when --expect N does not match the number of
 submissions, or when two reports carry the same submission name (their rows would be ambiguous).
@@ -29,6 +32,7 @@ import argparse
 import base64
 import html
 import json
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -48,9 +52,23 @@ def esc(s) -> str:
     return html.escape(str(s), quote=False).replace("::", ":&#58;")
 
 
+MD_SPECIAL = re.compile(r"[\\`*\[\]!~|]")  # what can make a link, image, code span or cell break
+
+
 def cell(s) -> str:
-    "Text that stays inside one Markdown table cell."
-    return esc(s).replace("|", "&#124;").replace("\n", " ")
+    """Text that stays inside one Markdown table cell, or inside <code> or <b> in Markdown (which
+    GitHub still renders): no HTML, links, images, code spans; the same as autograder.escape."""
+    text = esc(" ".join(str(s).split()))
+    return MD_SPECIAL.sub(lambda m: f"&#{ord(m.group())};", text)
+
+
+def code(s) -> str:
+    "A name as an inline code span in a table cell: the fence is longer than any backtick run."
+    text = " ".join(str(s).split()).replace("::", ": :").replace("|", "\\|")
+    n = max([1, *(len(m) + 1 for m in re.findall(r"`+", text))])
+    if text.startswith("`") or text.endswith("`") or not text:
+        text = f" {text} "
+    return f"{'`' * n}{text}{'`' * n}"
 
 
 def find_reports(folders: list[Path]) -> list[tuple[Path, dict]]:
@@ -91,7 +109,7 @@ def exercise_rows(r: dict) -> list[str]:
         else:
             public = [c for c in failing if not c.get("hidden")]
             hidden = len(failing) - len(public)
-            parts = [f"`{cell(c.get('name', '?'))}`" for c in public[:6]]
+            parts = [code(c.get("name", "?")) for c in public[:6]]
             if len(public) > 6:
                 parts.append(f"{len(public) - 6} more")
             if hidden:
@@ -123,7 +141,7 @@ def failure_details(r: dict, show_hidden: bool) -> list[str]:
             msg = msg[:MAX_MESSAGE] + " …"
         tag = " (hidden)" if c.get("hidden") else ""
         out += [
-            f"<b>{esc(gid)} · {esc(c.get('name', '?'))}</b>{tag}",
+            f"<b>{cell(gid)} · {cell(c.get('name', '?'))}</b>{tag}",
             f"<pre>{esc(msg)}</pre>",
         ]
     if len(failing) > MAX_FAILURES:
@@ -143,7 +161,7 @@ def problems(r: dict) -> list[str]:
         )
     for gid, err in list((meta.get("cell_errors") or {}).items())[:10]:
         first = str(err).strip().splitlines()[0][:200] if str(err).strip() else "error"
-        out.append(f"- cell `{cell(gid)}` raised: <code>{cell(first)}</code>")
+        out.append(f"- cell {code(gid)} raised: <code>{cell(first)}</code>")
     return out
 
 
