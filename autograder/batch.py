@@ -107,6 +107,23 @@ def expand(items: list[str]) -> list[Path]:
     return [p for p in out if ".ipynb_checkpoints" not in p.parts]
 
 
+def batch_seed(paths: list[Path], names: list[str]) -> int:
+    """One seed for every shard of a batch, from what all its notebooks hold: the same on every
+    machine, unknown to a student who has only their own notebook."""
+    import hashlib
+
+    from autograder.extract import read_bytes
+
+    h = hashlib.sha256()
+    for name, p in sorted(zip(names, paths), key=lambda t: t[0]):
+        try:
+            digest = hashlib.sha256(read_bytes(p)).hexdigest()
+        except (OSError, ValueError):
+            digest = "unreadable"  # its report says why; the seed stays the same everywhere
+        h.update(f"{name}\0{digest}\n".encode())
+    return int.from_bytes(h.digest()[:4], "big") >> 1
+
+
 def grade_batch(
     paths: list[Path],
     out: Path,
@@ -116,6 +133,7 @@ def grade_batch(
     progress=print,
     names: list[str] | None = None,
     feedback: bool = True,
+    label: str = "",
 ) -> list[dict]:
     "Grade every path into out/<name>/, skipping finished ones unless force; write grades.csv."
     opts = options or Options()
@@ -148,7 +166,7 @@ def grade_batch(
         )
     todo = [(p, n) for p, n in zip(paths, names) if force or not (out / n / "report.json").exists()]
     progress(
-        f"grading {len(todo)} of {len(paths)} submissions with {workers} worker(s), "
+        f"{label}grading {len(todo)} of {len(paths)} submissions with {workers} worker(s), "
         f"seed {opts.seed}"
     )
 
@@ -178,7 +196,7 @@ def grade_batch(
         futures = {pool.submit(one, p, n): n for p, n in todo}
         for k, f in enumerate(as_completed(futures), 1):
             r = f.result()
-            progress(f"[{k}/{len(todo)}] {r.submission}: {r.score:g} / {r.max_score:g}")
+            progress(f"{label}[{k}/{len(todo)}] {r.submission}: {r.score:g} / {r.max_score:g}")
     reports = [
         json.loads((out / n / "report.json").read_text())
         for n in names

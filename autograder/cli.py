@@ -29,7 +29,7 @@ def _check(args):
 
 
 def _grade(args):
-    from autograder.batch import GraderFailed, grade_batch, shard, submission_names
+    from autograder.batch import GraderFailed, batch_seed, grade_batch, shard, submission_names
     from autograder.grade import Options
     from autograder.sandbox import Limits, bwrap_works
 
@@ -45,10 +45,13 @@ def _grade(args):
         return 2
     names = submission_names(args.submissions)
     paths = shard(list(names), args.shard)
+    seed = args.seed
+    if seed is None and args.shard:  # every shard of the class draws the same hidden inputs
+        seed = batch_seed(list(names), list(names.values()))
     opts = Options(
         hidden=not args.public_only,
         training=not args.no_training,
-        seed=args.seed,
+        seed=seed,
         device=args.device,
         data=args.data,
         assignment=args.assignment,
@@ -63,6 +66,7 @@ def _grade(args):
             options=opts,
             feedback=not args.no_feedback,
             names=[names[p] for p in paths],
+            label=f"shard {args.shard}: " if args.shard else "",
         )
     except GraderFailed as e:
         print(f"error: {e}", file=sys.stderr)
