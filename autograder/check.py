@@ -148,6 +148,8 @@ def check(
         r = cached_grade(Path(path), opts)
     else:
         r = grade_notebook(path, hidden=False, training=training, options=opts)
+    for note in r.meta.get("notes", []):  # an edited locked cell, dropped magics: said first
+        say(f"Note: {note}")
     say(report.table(r, hidden=False))
     fails = report.failures(r)
     if fails:

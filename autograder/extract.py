@@ -89,6 +89,12 @@ def released_setup(assignment: Assignment) -> str:
     )
 
 
+def _edited(cell: dict, released: str) -> bool:
+    "Whether a locked cell's code differs from the release (outputs and blank lines aside)."
+    lines = lambda t: [ln.rstrip() for ln in t.strip().splitlines() if ln.strip()]
+    return lines(_source(cell)) != lines(released)
+
+
 def _kind(mode: int) -> str | None:
     "What a file that is not a regular file is, in words; None for a regular file."
     kinds = [
@@ -184,6 +190,13 @@ def extract(path: str | Path, assignment: Assignment, setup: str | None = None) 
     seen: dict[str, int] = {}
     for i, cell in enumerate(nb["cells"]):
         gid = grade_id(cell)
+        if gid == assignment.setup_id and isinstance(cell, dict) and _edited(cell, sub.setup):
+            sub.notes.insert(
+                0,
+                f"the locked setup cell (cell {i + 1}) was edited; grading used the released "
+                "version of it, so your changes there did not run: move an import you added "
+                "into the exercise cell that needs it",
+            )
         if gid not in assignment.ids or not isinstance(cell, dict):
             if isinstance(cell, dict) and cell.get("cell_type") == "code" and gid != "setup":
                 sub.outside |= hints.bound_names(_source(cell)[:MAX_CELL_CHARS])

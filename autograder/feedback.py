@@ -146,6 +146,8 @@ def markdown(report: Report, curve: bytes | None = None) -> str:
     "The feedback as Markdown: scores, every failing check, the MNIST run and the seed."
     r, seed = report, report.meta.get("seed", "?")
     out = [f"# Feedback: {_md(r.submission)}", "", f"**Score: {r.score:g} / {r.max_score:g}**", ""]
+    if notes := [*r.meta.get("notes", [])]:  # first: an edited locked cell changes everything
+        out += ["## Notes", "", *(f"- {_md(n)}" for n in notes), ""]
     out += ["| exercise | score | max | status |", "| --- | ---: | ---: | --- |"]
     for gid, e in r.exercises.items():
         out.append(f"| {gid} | {e.score:g} | {e.max_score:g} | {_status(e)} |")
@@ -161,8 +163,6 @@ def markdown(report: Report, curve: bytes | None = None) -> str:
     for gid, c in failing:
         tag = " (hidden check)" if c.hidden else ""
         out += [f"### {gid} · {c.name}{tag}", "", _fence(c.message or "(no message)"), ""]
-    if notes := [*r.meta.get("notes", [])]:
-        out += ["## Notes", "", *(f"- {_md(n)}" for n in notes), ""]
     again = f"Graded with seed {seed}; `{AGAIN}{seed}` runs the same checks."
     out += ["## Reproduce", "", again, ""]
     return "\n".join(out)
@@ -226,11 +226,11 @@ def html(report: Report, curve: bytes | None = None) -> str:
 <title>{e(title)}</title><style>{CSS}</style></head><body>
 <header><h1>Feedback: {e(r.submission)}</h1>
 <div class="total">{r.score:g} / {r.max_score:g}</div></header>
+{f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 <table><thead><tr><th>exercise</th><th></th><th class="num">score</th><th>status</th></tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
 <h2>MNIST run</h2><p>{e(_training(r))}</p>{fig}
 <h2>Checks</h2>{"".join(details)}
-{f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 <footer>seed {seed} · isolation {e(str(m.get("isolation", "?")))} · graded in
 {e(str(m.get("seconds", "?")))} s · the same checks again: <code>{AGAIN}{seed}</code></footer>
 </body></html>

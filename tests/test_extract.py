@@ -197,6 +197,12 @@ def test_setup_comes_from_the_release_not_the_student(tmp_path):
     assert sub.setup == released_setup(get())
     assert "softmax = F.softmax" not in sub.setup
     assert "import torch" in sub.setup
+    assert "the locked setup cell (cell 1) was edited; grading used the released" in sub.notes[0]
+
+
+def test_an_untouched_setup_cell_makes_no_note(tmp_path):
+    sub = extract(write(tmp_path, [cell("setup", released_setup(get())), *full()]), A)
+    assert not any("locked" in n for n in sub.notes)
 
 
 def test_setup_from_the_release_even_when_the_file_is_broken(tmp_path):
