@@ -6,7 +6,9 @@ and probe requests to a `WorkerProcess` and judges the data that comes back agai
 
 from __future__ import annotations
 
+import re
 import secrets
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from autograder import assignment as asg
 from autograder import checks as chk
-from autograder import forbidden, policy, scoring
+from autograder import forbidden, hints, policy, scoring
 from autograder.checks import ProbeError
 from autograder.extract import Submission, extract
 from autograder.model import CheckResult, Report
@@ -64,15 +66,37 @@ class Session:
         self.restarts, self.start_seconds, self.ready = -1, 0.0, False
         self.training: dict = {}
         self.isolation = "none"  # what the last worker ran under; "none" if none ever started
+        self.memory_cap = "none"  # how the last worker's memory was capped: "cgroup" or "rlimit"
+        # one deadline over everything the worker does for this submission (cells, probes,
+        # shrinking, restarts, the MNIST run); a watchdog kills the current worker when it passes
+        self.deadline = time.monotonic() + opts.submission_timeout
+        self.expired_reason = f"not run: the submission used up its {opts.submission_timeout:g} s"
+        self._watchdog = threading.Timer(opts.submission_timeout, self._expire)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+    def _expire(self):
+        "The watchdog: at the deadline the current worker dies, whatever it is doing."
+        w = self.worker
+        if w is not None:
+            w.kill()
 
     def spawn(self):
         "Start a worker process without waiting for it (it takes a second to import torch)."
+        if self.expired():
+            raise WorkerGone(self.expired_reason)
         self.restarts += 1
         if self.restarts > self.opts.max_restarts:
             raise WorkerGone("the worker crashed too many times; later checks were not run")
         limits = replace(self.opts.limits, device=_device(self.opts.device))
         self.worker, self.ready = WorkerProcess(limits, files=self.files), False
-        self.isolation = self.worker.isolation
+        self.worker.deadline, self.worker.deadline_reason = self.deadline, self.expired_reason
+        self.isolation, self.memory_cap = self.worker.isolation, self.worker.memory_cap
+        if self.expired():  # the watchdog fired while this one was starting
+            self.worker.kill()
 
     def ensure(self) -> WorkerProcess:
         "A worker that has run the submission's cells: the current one, or a new one."
@@ -96,7 +120,12 @@ class Session:
                 try:
                     ans = self.worker.request(req, self.opts.cell_timeout)
                 except WorkerGone as err:
-                    self.cell_error[gid] = f"running cell {gid!r} {err.reason}"
+                    self.cell_error[gid] = (
+                        f"cell {gid!r} was stopped: the submission used up its "
+                        f"{self.opts.submission_timeout:g} s"
+                        if self.expired()
+                        else f"running cell {gid!r} {err.reason}"
+                    )
                     self.worker = None
                     return self.ensure()
                 if not ans.get("ok"):
@@ -169,6 +198,7 @@ class Session:
         return round(peak / 2**20, 1) if type(peak) is int else None
 
     def close(self):
+        self._watchdog.cancel()
         if self.worker is not None:
             self.worker.close()
 
@@ -258,6 +288,8 @@ def grade_notebook(
 
         torch.set_num_threads(1)  # the parent's tensor work is small; leave the cores to workers
         suite = load_suite(opts.assignment, hidden=opts.hidden)
+        # the student bundle ships no hidden checks: its reports say none ran
+        meta["hidden"] = opts.hidden and any(c.hidden for c in suite.checks)
         if sub.error:
             results = _all_fail(suite, a, opts, sub.error)
         else:
@@ -271,6 +303,7 @@ def grade_notebook(
             meta["output"] = session.worker.stdout.text()[-4000:]
             meta["worker_peak_mib"] = session.peak_mib()
         meta["isolation"] = session.isolation
+        meta["memory_cap"] = session.memory_cap
         session.close()
     meta.update(
         seconds=round(time.perf_counter() - t0, 3),
@@ -315,7 +348,10 @@ def _run_checks(
     pool.shutdown(wait=False)
     say = opts.progress or (lambda *a: None)
     say("starting", 0, 1)
-    session.ensure()
+    try:
+        session.ensure()
+    except WorkerGone:  # past the deadline, or crashed while starting: each check says so
+        session.worker = None
     answers, seen_forbidden = {}, {gid: set() for gid in a.ids}
     crashes = {gid: 0 for gid in a.ids}
     for k, run in enumerate(suite.runs):
@@ -327,7 +363,7 @@ def _run_checks(
             why = f"not run: earlier checks of {gid!r} crashed the worker {crashes[gid]} times"
             answers[run.name] = (None, None, ProbeError(why, "WorkerGone"))
             continue
-        if time.perf_counter() - t0 > opts.submission_timeout:
+        if session.expired() or time.perf_counter() - t0 > opts.submission_timeout:
             answers[run.name] = (
                 None,
                 None,
@@ -337,11 +373,11 @@ def _run_checks(
                 ),
             )
             continue
-        seed = run.seed(opts.seed)
+        seed = run.rng_seed(run.seed(opts.seed))  # never the grading seed itself
         args, exp = expected[run.name].result()
         got, seen = session.probe(run, args, seed, forbidden.runtime_names(gid))
         crashes[gid] += isinstance(got, ProbeError) and got.kind == "WorkerGone"
-        seen_forbidden[gid].update(seen)
+        seen_forbidden[gid].update(_watched(seen, forbidden.runtime_names(gid)))
         answers[run.name] = (args, exp, got)
     runs = {r.name: r for r in suite.runs}
     out = []
@@ -358,7 +394,13 @@ def _run_checks(
         say("training on MNIST", 0, 1)
         out.append(_training(sub, session, opts))
     say("done", 1, 1)
-    return out
+    return [_explained(r, sub.outside) for r in out]
+
+
+def _explained(r: CheckResult, outside: set[str]) -> CheckResult:
+    "A failed check's message, with the hint for a name grading cannot see (a demo cell's)."
+    hint = "" if r.passed else hints.name_error(r.message, outside)
+    return replace(r, message=r.message + hint) if hint else r
 
 
 def _shrunk(session: Session, run: chk.Run, answer: tuple, oracle, seed: int) -> str:
@@ -376,6 +418,24 @@ def _shrunk(session: Session, run: chk.Run, answer: tuple, oracle, seed: int) ->
         return note
 
 
+def _watched(seen, names: list[str]) -> list[str]:
+    "What the worker says it saw, kept only where it names something we watch (it is visible)."
+    if not isinstance(seen, list):
+        return []
+    ok = [
+        n
+        for n in seen[:20]
+        if isinstance(n, str)
+        and len(n) < 120
+        and (
+            re.fullmatch(r"[\w.]+", n)
+            and any(n == w or n.startswith(w + ".") for w in names)
+            or n.startswith("threading (a thread ran")
+        )
+    ]
+    return ok
+
+
 def _gates(a, sub, session, seen_forbidden) -> list[CheckResult]:
     "One own_implementation check per exercise that has forbidden shortcuts."
     names = [n for e in a.exercises for n in e.defines]
@@ -385,6 +445,10 @@ def _gates(a, sub, session, seen_forbidden) -> list[CheckResult]:
         if e.grade_id not in forbidden.FORBIDDEN and e.grade_id not in no_bases:
             continue
         banned = [*forbidden.FORBIDDEN.get(e.grade_id, []), *no_bases.get(e.grade_id, ())]
+        if e.grade_id in session.cell_error:  # nothing ran, so nothing was shown to be its own
+            why = session.cell_error[e.grade_id]
+            out.append(scoring.result(e.grade_id, scoring.GATE, False, 0.0, False, why))
+            continue
         found = forbidden.shortcuts(e.grade_id, sub.cells.get(e.grade_id, ""), sub.setup)
         found += [f"{n} (called at run time)" for n in sorted(seen_forbidden.get(e.grade_id, ()))]
         for n in e.defines:
@@ -392,8 +456,7 @@ def _gates(a, sub, session, seen_forbidden) -> list[CheckResult]:
             bad = [
                 m
                 for m in mods
-                if isinstance(m, str)
-                and any(m == b or m.startswith(b + ".") for b in banned)
+                if isinstance(m, str) and any(m == b or m.startswith(b + ".") for b in banned)
             ]
             found += [f"{n} comes from {m}" for m in bad]
         msg = (
@@ -427,6 +490,12 @@ def _training(sub: Submission, session: Session, opts: Options) -> CheckResult:
             "fix those first"
         )
     run = chk.Run("mnist", asg.TRAINING_ID, "train_mnist", lambda s: (), timeout=cfg.timeout)
+    # A fresh worker: this result is visible, so the process whose error text and numbers it
+    # shows must never have seen a hidden check's inputs (a fit could raise with them).
+    if session.worker is not None:
+        session.worker.close()
+        session.worker = None
+        session.restarts -= 1  # a planned start, not a crash
     try:
         session.ensure()
     except WorkerGone as e:
@@ -439,7 +508,8 @@ def _training(sub: Submission, session: Session, opts: Options) -> CheckResult:
         cfg.n_train,
         _device(opts.device),
     ]
-    got, _ = session.probe(run, args, opts.seed, [])
+    # the worker's RNG seed: a one-way function of the grading seed, never the seed itself
+    got, _ = session.probe(run, args, chk.derive_seed(opts.seed, "mnist"), [])
     what = (
         f"training the lesson's MLP on MNIST with your pipeline ({cfg.epochs} epochs, "
         f"bs={cfg.bs}, lr={cfg.lr})"
@@ -447,7 +517,12 @@ def _training(sub: Submission, session: Session, opts: Options) -> CheckResult:
     if isinstance(got, ProbeError):
         if got.kind == "NotImplementedError":
             return fail(f"{what}: part of your pipeline is not implemented yet")
-        return fail(f"{what}: {_failure(run, got)}")
+        return fail(f"{what}: {_failure(run, got)[:1500]}")
+    if not isinstance(got, dict):
+        return fail(f"{what}: the run returned no weights")
+    wrong = _pipeline_counts(got.get("counts"), cfg)
+    if wrong:
+        return fail(f"{what}: {wrong}")
     (_, _), (x_test, y_test) = data.load_mnist(opts.data)[1:]
     try:
         acc = test_accuracy(got["state"], x_test, y_test)
@@ -471,6 +546,39 @@ def _training(sub: Submission, session: Session, opts: Options) -> CheckResult:
         "threshold": cfg.threshold,
     }
     return scoring.result(asg.TRAINING_ID, "reaches_accuracy", ok, cfg.points, False, msg)
+
+
+def _pipeline_counts(counts, cfg: TrainingConfig) -> str:
+    "What is wrong with the work the pipeline reported doing, or '' (checked before accuracy)."
+    if not isinstance(counts, dict):
+        return "the run did not report what the pipeline did"
+    full, whole = -(-cfg.n_train // cfg.bs), cfg.n_train // cfg.bs  # the short last batch or not
+    lo, hi = cfg.epochs * whole, cfg.epochs * full
+    want = f"{lo}" if lo == hi else f"{lo} to {hi}"
+    n = lambda k: counts.get(k) if type(counts.get(k)) is int else -1
+    if counts.get("init_kept") is not True:
+        return (
+            "the model's weights changed when your Optimizer was created, before any step; "
+            "Optimizer.__init__ should only keep the parameters and lr"
+        )
+    if not lo <= n("steps") <= hi:
+        return (
+            f"the optimizer took {n('steps')} steps, expected {want} ({cfg.epochs} epochs of "
+            f"{cfg.n_train} items in batches of {cfg.bs}): fit should call opt.step() once per "
+            "training batch"
+        )
+    if n("batches") < lo:
+        return (
+            f"the training loader yielded {n('batches')} batches, expected {want}: "
+            "fit should iterate train_dl once per epoch"
+        )
+    if n("items") < cfg.epochs * cfg.bs * whole:
+        return (
+            f"the DataLoader fetched {n('items')} items from the Dataset, expected "
+            f"{cfg.epochs * cfg.n_train} ({cfg.epochs} epochs of {cfg.n_train}): each batch "
+            "should index the dataset (ds[i]) for its indices"
+        )
+    return ""
 
 
 def _pairs(v, limit: int) -> list:

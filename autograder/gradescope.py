@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import stat
 import sys
 import time
@@ -143,8 +142,10 @@ def build_autograder_zip(
     """Write the Gradescope autograder zip for an assignment to dest (a .zip path or a folder).
 
     training: grade the MNIST run too (setup.sh fetches MNIST either way).
-    seed: the seed for randomized hidden checks, fixed in the zip so a regrade gives the same
-    result (default: a fresh one, recorded in the zip's config and in every report).
+    seed: a seed for randomized hidden checks fixed in the zip, so a regrade gives the same
+    result (default: none; each submission draws a fresh one, recorded in its results.json's
+    extra_data and stdout, which students do not see). A fixed seed is shared by every
+    submission, and once one student learns it the hidden inputs are known to all.
     torch_spec: the pip requirement for torch (default: this machine's version, CPU wheel).
     include_mnist: put the verified MNIST archive (17 MB, from the cache or `data`) in the zip,
     so the image builds without downloading it.
@@ -156,7 +157,7 @@ def build_autograder_zip(
     config = {
         "assignment": a.name,
         "training": training,
-        "seed": secrets.randbelow(2**31) if seed is None else int(seed),
+        "seed": None if seed is None else int(seed),
         "max_score": max_points(a.name, training),
     }
     setup = SETUP_SH.replace("{torch_spec}", torch_spec or _torch_spec())
@@ -241,9 +242,13 @@ def run(root: Path | None = None) -> dict:
         from autograder.grade import Options, grade_notebook
 
         data = Path(os.environ.get("AUTOGRADER_DATA") or root / "mnist")
-        opts = Options(seed=cfg["seed"], assignment=cfg["assignment"], data=data)
+        seed = cfg.get("seed")  # None: a fresh seed for this submission
+        opts = Options(seed=seed, assignment=cfg["assignment"], data=data)
         r = grade_notebook(path, hidden=True, training=cfg["training"], options=opts)
         results = json.loads(report.gradescope_json(r))
+        # the seed that replays this grading, for the instructor (stdout is hidden from students)
+        results["extra_data"] = {"seed": r.meta.get("seed")}
+        print(f"grading seed: {r.meta.get('seed')}")
         results["execution_time"] = round(time.perf_counter() - t0)
     except SubmissionError as e:
         results = failure_results(str(e), cfg.get("max_score", 0.0), time.perf_counter() - t0)

@@ -61,8 +61,8 @@ class Oracle:
         args = run.make_args(seed)
         with torch.random.fork_rng():
             state = random.getstate()
-            torch.manual_seed(seed)
-            random.seed(seed)
+            torch.manual_seed(run.rng_seed(seed))  # the same seed the worker's probe gets
+            random.seed(run.rng_seed(seed))
             try:
                 with contextlib.redirect_stdout(io.StringIO()):  # the reference's fit prints
                     expected = probes.PROBES[run.probe](self.ns, *args)

@@ -54,16 +54,37 @@ class Operators:
         self.seen.update(found & self.names)
 
 
+ACTIVE: list = []  # the monitors of the probe running now (the worker runs one at a time)
+THREAD = "threading (a thread ran while the probe ran)"
+
+
 class Monitor:
-    "Records forbidden calls while the student's code runs (F.softmax inside their softmax)."
+    """Records forbidden calls while the student's code runs (F.softmax inside their softmax).
+
+    Three layers: torch functions (a TorchFunctionMode, this thread only), aten operators (the
+    profiler), and, once `watch()` has run at worker start, the classes and functions of
+    torch.optim and torch.utils.data, and every thread started or running during the probe (a
+    thread escapes the function mode, so a thread counts as forbidden by itself)."""
 
     def __init__(self, forbidden=()):
         self.seen, names = set(), set(forbidden)
         aten = {n for n in names if n.startswith("aten.")}
+        self.prefixes = tuple(sorted(names - aten))
         self.modes = [Functions(names - aten, self.seen)] if names - aten else []
         self.modes += [Operators(aten, self.seen)] if aten else []
 
+    def note(self, name):
+        "A watched torch.optim / torch.utils.data name was used: record it if it is forbidden."
+        if any(name == p or name.startswith(p + ".") for p in self.prefixes):
+            self.seen.add(name)
+
+    def _threads(self):
+        if self.prefixes and _THREADS["count"]() > _THREADS["baseline"]:
+            self.seen.add(THREAD)
+
     def __enter__(self):
+        self._threads()
+        ACTIVE.append(self)
         for m in self.modes:
             m.__enter__()
         return self
@@ -71,6 +92,102 @@ class Monitor:
     def __exit__(self, *exc):
         for m in reversed(self.modes):
             m.__exit__(*exc)
+        if self in ACTIVE:
+            ACTIVE.remove(self)
+        self._threads()
+
+
+_THREADS = {"count": lambda: 0, "baseline": 0}
+_DEPTH: list = []  # watched calls in progress
+WATCHED = ("torch.optim", "torch.utils.data")
+METHOD_NAMES = (
+    "__init__",
+    "__call__",
+    "__iter__",
+    "__next__",
+    "__getitem__",
+    "__len__",
+    "__getitems__",
+    "step",
+    "zero_grad",
+    "add_param_group",
+    "state_dict",
+    "load_state_dict",
+)
+
+
+def _watched(name, fn):
+    import functools
+
+    @functools.wraps(fn)
+    def watched(*args, **kwargs):
+        if not ACTIVE:
+            return fn(*args, **kwargs)
+        if not _DEPTH:  # the outermost call names what the student used, not torch's insides
+            for m in list(ACTIVE):
+                m.note(name)
+        _DEPTH.append(name)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _DEPTH.pop()
+
+    watched.__ag_watched__ = True
+    return watched
+
+
+def _thread_start(fn):
+    import functools
+
+    @functools.wraps(fn)
+    def start(*args, **kwargs):
+        for m in list(ACTIVE):
+            if m.prefixes:
+                m.seen.add(THREAD)
+        return fn(*args, **kwargs)
+
+    return start
+
+
+def watch():
+    """Wrap torch.optim's and torch.utils.data's classes and functions, and thread starts, so a
+    Monitor sees them used however they were reached. The worker calls this once, before any
+    student code runs; it is never called in the trusted parent."""
+    import _thread
+    import sys
+    import threading
+
+    import torch.optim  # noqa: F401
+    import torch.utils.data  # noqa: F401
+
+    funcs = {}
+    for modname in sorted(m for m in list(sys.modules) if m.startswith(WATCHED)):
+        mod = sys.modules.get(modname)
+        if mod is None or not modname.startswith(tuple(w + "." for w in WATCHED) + WATCHED):
+            continue
+        for attr, v in list(vars(mod).items()):
+            home = getattr(v, "__module__", "") or ""
+            if not home.startswith(WATCHED) or attr.startswith("__"):
+                continue
+            public = f"{modname}.{attr}"
+            if isinstance(v, type):
+                for meth in METHOD_NAMES:
+                    f = v.__dict__.get(meth)
+                    if type(f).__name__ == "function" and not getattr(f, "__ag_watched__", 0):
+                        try:
+                            setattr(v, meth, _watched(f"{public}.{meth}", f))
+                        except (TypeError, AttributeError):
+                            pass
+            elif callable(v) and type(v).__name__ == "function":
+                if id(v) not in funcs:
+                    funcs[id(v)] = _watched(public, v)
+                setattr(mod, attr, funcs[id(v)])
+    threading.Thread.start = _thread_start(threading.Thread.start)
+    _thread.start_new_thread = _thread_start(_thread.start_new_thread)
+    if hasattr(_thread, "start_joinable_thread"):
+        _thread.start_joinable_thread = _thread_start(_thread.start_joinable_thread)
+    if hasattr(_thread, "_count"):
+        _THREADS.update(count=_thread._count, baseline=_thread._count())
 
 
 def origin(obj) -> list:
@@ -342,8 +459,65 @@ class OnDevice:
             yield xb.to(self.device), yb.to(self.device)
 
 
+class CountedItems:
+    "The student's Dataset as their Sampler and DataLoader see it, counting the items fetched."
+
+    def __init__(self, ds, counts):
+        self._ds, self._counts = ds, counts
+
+    def __len__(self):
+        return len(self._ds)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            n = len(range(*i.indices(len(self._ds))))
+        else:
+            try:
+                n = len(i) if not isinstance(i, int) and getattr(i, "ndim", 1) else 1
+            except TypeError:
+                n = 1
+        self._counts["items"] += n
+        return self._ds[i]
+
+    def __getattr__(self, name):  # attributes the student's own classes stored (ds.x, ds.y)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._ds, name)
+
+
+class CountedBatches:
+    "The training loader as fit sees it, counting the batches it yields."
+
+    def __init__(self, dl, counts):
+        self.dl, self.counts = dl, counts
+
+    def __iter__(self):
+        for b in self.dl:
+            self.counts["batches"] += 1
+            yield b
+
+
+def _count_calls(obj, meth, counts, key):
+    "Count the calls fit makes to obj.meth (the student's Optimizer's step and zero_grad)."
+    try:
+        orig = getattr(obj, meth)
+    except Exception:
+        return
+
+    def counted(*args, **kwargs):
+        counts[key] += 1
+        return orig(*args, **kwargs)
+
+    try:
+        object.__setattr__(obj, meth, counted)
+    except Exception:  # the class refuses instance attributes: its calls go uncounted (and fail)
+        pass
+
+
 def train_mnist(ns, path, epochs, bs, lr, n_train, device="cpu"):
-    "The graded run: the student's whole pipeline trains the lesson's MLP; returns its weights."
+    """The graded run: the student's whole pipeline trains the lesson's MLP; returns its weights
+    and what the pipeline did (optimizer steps, training batches, items fetched), which the
+    parent checks against what `epochs` epochs of batches of `bs` take."""
     import time
 
     from safetensors.torch import load_file
@@ -351,14 +525,21 @@ def train_mnist(ns, path, epochs, bs, lr, n_train, device="cpu"):
     d = load_file(path)
     xt, yt, xv, yv = d["x_train"][:n_train], d["y_train"][:n_train], d["x_valid"], d["y_valid"]
     DS, S, B, DL = (ns[k] for k in ("Dataset", "Sampler", "BatchSampler", "DataLoader"))
-    train_ds, valid_ds = DS(xt, yt), DS(xv, yv)
+    counts = {"steps": 0, "zero_grads": 0, "batches": 0, "items": 0}
+    train_ds, valid_ds = CountedItems(DS(xt, yt), counts), DS(xv, yv)
     train_dl = DL(train_ds, B(S(train_ds, shuffle=True), bs), collate_fn=ns["collate"])
     valid_dl = DL(valid_ds, B(S(valid_ds, shuffle=False), bs), collate_fn=ns["collate"])
     model = torch.nn.Sequential(torch.nn.Linear(784, 50), torch.nn.ReLU(), torch.nn.Linear(50, 10))
     if device != "cpu":
         model = model.to(device)
         train_dl, valid_dl = OnDevice(train_dl, device), OnDevice(valid_dl, device)
+    init = [p.detach().clone() for p in model.parameters()]
     opt = ns["Optimizer"](model.parameters(), lr=lr)
+    # an Optimizer that changes the weights before any step (pre-trained weights) trains nothing
+    counts["init_kept"] = all(torch.equal(a, p.detach()) for a, p in zip(init, model.parameters()))
+    _count_calls(opt, "step", counts, "steps")
+    _count_calls(opt, "zero_grad", counts, "zero_grads")
+    train_dl = CountedBatches(train_dl, counts)
     history = []  # validation loss and accuracy after each epoch, measured by us
     valid_dl = Watch(valid_dl, model, xv, yv, history)
     t0 = time.perf_counter()
@@ -368,6 +549,7 @@ def train_mnist(ns, path, epochs, bs, lr, n_train, device="cpu"):
         "valid": [float(loss_v), float(acc_v)],
         "history": history,
         "seconds": time.perf_counter() - t0,
+        "counts": dict(counts),
     }
 
 

@@ -18,8 +18,9 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 MAX_MESSAGE = 256 * 2**20  # bytes; a bigger answer is refused, never allocated
+MAX_HEADER = 8 * 2**20  # bytes of JSON header: tensors travel in the payload, so this is plenty
 MAX_TENSOR_BYTES = 64 * 2**20  # a single returned tensor above this travels as an Opaque
-MAX_STR = 20_000
+MAX_STR = 100_000  # whole cells travel as strings: at least extract.MAX_CELL_CHARS
 MAX_ITEMS = 10_000
 MAX_DEPTH = 12
 PLAIN_TENSORS = ("torch.Tensor", "torch.nn.parameter.Parameter")
@@ -161,8 +162,8 @@ def read_message(fd: int, timeout: float | None = None):
     "Read one message; TimeoutError past the timeout, EOFError if the writer is gone."
     deadline = None if timeout is None else time.monotonic() + timeout
     (n,) = struct.unpack(">Q", _read_exact(fd, 8, deadline))
-    if n > MAX_MESSAGE:
-        raise ProtocolError(f"message header of {n} bytes is over the limit")
+    if n > MAX_HEADER:  # refused before anything is allocated or read
+        raise ProtocolError(f"message header of {n} bytes is over the limit ({MAX_HEADER})")
     header = _read_exact(fd, n, deadline)
     (m,) = struct.unpack(">Q", _read_exact(fd, 8, deadline))
     if m > MAX_MESSAGE:

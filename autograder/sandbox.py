@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,18 @@ class Limits:
     threads: int = 1  # torch intra-op threads: 1 is fastest for the lesson's small MLP on 2 cores
     isolation: str = "auto"  # "bwrap", "process", or "auto" (bwrap where it works)
     device: str = "cpu"
+    # memory over all the worker's processes (a cgroup, where one can be made); 0: total_memory()
+    total_memory_bytes: int = 0
+    fallback_processes: int = 128  # the per-uid process limit where no cgroup can be made
+
+
+def total_memory(limits: Limits) -> int:
+    """The cap over all the worker's processes: 4 GiB on the CPU (a worker that trains the lesson
+    peaks near 0.5 GiB; one process alone already stops at its address-space limit), 16 GiB with
+    CUDA, whose host-side mappings are larger."""
+    if limits.total_memory_bytes:
+        return limits.total_memory_bytes
+    return 4 * 2**30 if limits.device == "cpu" else 16 * 2**30
 
 
 class WorkerGone(Exception):
@@ -71,16 +84,20 @@ class Drain(threading.Thread):
         return self.buf.decode("utf-8", "replace") + more
 
 
-def _limit(limits: Limits):
+def _limit(limits: Limits, group: Cgroup | None = None):
     import resource
 
+    processes = limits.processes if group else min(limits.processes, limits.fallback_processes)
+
     def apply():
+        if group is not None:
+            group.join()  # before exec: bubblewrap and everything it starts are counted
         for res, val in [
             (resource.RLIMIT_AS, limits.memory_bytes),
             (resource.RLIMIT_CPU, limits.cpu_seconds),
             (resource.RLIMIT_FSIZE, limits.file_bytes),
             (resource.RLIMIT_NOFILE, limits.open_files),
-            (resource.RLIMIT_NPROC, limits.processes),
+            (resource.RLIMIT_NPROC, processes),
             (resource.RLIMIT_CORE, 0),
         ]:
             if res == resource.RLIMIT_AS and limits.device != "cpu":
@@ -122,6 +139,11 @@ class WorkerProcess:
         self.limits, self.files = limits, dict(files or {})
         self.home = tempfile.mkdtemp(prefix="ag-worker-")
         self.isolation = choose_isolation(limits.isolation)
+        self.next_id = 0  # every request carries an id; the answer must echo it
+        self.deadline: float | None = None  # time.monotonic() past which no request is sent
+        self.deadline_reason = "not run: the submission used up its time"
+        self.cgroup = Cgroup.create(total_memory(limits), limits)
+        self.memory_cap = "cgroup" if self.cgroup else "rlimit"
         req_r, self.req_w = os.pipe()
         self.resp_r, resp_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -133,20 +155,37 @@ class WorkerProcess:
             self.files = {k: k for k in self.files}
             cmd = [sys.executable, "-I", "-X", "faulthandler", str(HERE / "worker.py"), *argv]
             cwd, env = self.home, worker_env(limits.threads, self.home)
-        self.proc = subprocess.Popen(
+        self.proc = self._start(cmd, cwd, env, (req_r, resp_w), out_w, err_w)
+        if self.cgroup is not None:  # removed when this object goes, or at exit, if not before
+            weakref.finalize(self, self.cgroup.remove, 2.0)
+        for fd in (req_r, resp_w, out_w, err_w):
+            os.close(fd)
+        self.stdout, self.stderr = Drain(out_r), Drain(err_r)
+
+    def _start(self, cmd, cwd, env, fds, out_w, err_w) -> subprocess.Popen:
+        "Popen in the cgroup; without one (and with the tighter process limit) if joining fails."
+        try:
+            return self._popen(cmd, cwd, env, fds, out_w, err_w)
+        except (OSError, subprocess.SubprocessError):
+            if self.cgroup is None:
+                raise
+            self.cgroup.remove()
+            self.cgroup, self.memory_cap = None, "rlimit"
+            return self._popen(cmd, cwd, env, fds, out_w, err_w)
+
+    def _popen(self, cmd, cwd, env, fds, out_w, err_w) -> subprocess.Popen:
+        limits = self.limits
+        return subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=out_w,
             stderr=err_w,
             cwd=cwd,
             env=env,
-            pass_fds=(req_r, resp_w),
+            pass_fds=fds,
             start_new_session=True,
-            preexec_fn=_limit(limits) if os.name == "posix" else None,
+            preexec_fn=_limit(limits, self.cgroup) if os.name == "posix" else None,
         )
-        for fd in (req_r, resp_w, out_w, err_w):
-            os.close(fd)
-        self.stdout, self.stderr = Drain(out_r), Drain(err_r)
 
     def inside(self, path: str) -> str:
         "Where the worker sees a file we showed it."
@@ -156,11 +195,22 @@ class WorkerProcess:
         "Send one request and wait for its answer; WorkerGone on timeout, crash or garbage."
         from autograder import protocol  # imports torch: not needed to start a worker
 
+        capped = False
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                self.kill()
+                raise WorkerGone(self.deadline_reason)
+            capped, timeout = left < timeout, min(timeout, left)
+        self.next_id += 1
+        rid = self.next_id
         try:
-            protocol.write_message(self.req_w, msg)
-            return protocol.read_message(self.resp_r, timeout)
+            protocol.write_message(self.req_w, {**msg, "id": rid})
+            ans = protocol.read_message(self.resp_r, timeout)
         except TimeoutError:
             self.kill()
+            if capped:
+                raise WorkerGone(self.deadline_reason) from None
             raise WorkerGone(
                 f"took longer than {timeout:g} s and was stopped (an infinite loop? "
                 "a very slow loop?)"
@@ -169,7 +219,28 @@ class WorkerProcess:
             raise WorkerGone(self._death()) from None
         except protocol.ProtocolError as e:
             self.kill()
-            raise WorkerGone(f"the worker's answer could not be read ({e})") from None
+            why = self._over_memory() or f"the worker's answer could not be read ({e})"
+            raise WorkerGone(why) from None
+        if not isinstance(ans, dict) or ans.get("id") != rid:
+            self.kill()
+            raise WorkerGone(
+                "the worker sent an answer nobody asked for (something in the notebook wrote to "
+                "the grader's channel) and was stopped"
+            )
+        del ans["id"]
+        if over := self._over_memory():
+            self.kill()
+            raise WorkerGone(over)
+        return ans
+
+    def _over_memory(self) -> str:
+        "Why the worker must stop if the kernel killed one of its processes for memory, or ''."
+        if self.cgroup is None or not self.cgroup.oom_kills():
+            return ""
+        return (
+            f"a process of the worker went over the memory limit of {self.cgroup.limit // 2**20} "
+            "MiB (all its processes together) and was killed, so the worker was stopped"
+        )
 
     def _death(self) -> str:
         try:
@@ -178,6 +249,10 @@ class WorkerProcess:
             self.kill()
             return "the worker stopped answering and was stopped"
         self.kill()
+        if self.deadline is not None and time.monotonic() >= self.deadline - 0.5:
+            return self.deadline_reason  # the watchdog killed it at the submission's deadline
+        if over := self._over_memory():
+            return over
         if self.isolation == "bwrap" and code > 128:
             code = -(code - 128)  # bubblewrap reports its child's death by signal N as 128 + N
         if code < 0:
@@ -199,10 +274,14 @@ class WorkerProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        if self.cgroup is not None:
+            self.cgroup.kill()  # and any that left the group (setsid) but not the cgroup
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+        if self.cgroup is not None:  # a dead worker is often dropped without close()
+            self.cgroup.remove(wait=2.0)
 
     def close(self):
         for fd in (self.req_w, self.resp_r):
@@ -211,6 +290,8 @@ class WorkerProcess:
             except OSError:
                 pass
         self.kill()
+        if self.cgroup is not None:
+            self.cgroup.remove()
         shutil.rmtree(self.home, ignore_errors=True)
 
     def __enter__(self):
@@ -225,6 +306,158 @@ def wait_ready(w: WorkerProcess, timeout: float = 60.0) -> float:
     t0 = time.perf_counter()
     w.request({"op": "ping"}, timeout)
     return time.perf_counter() - t0
+
+
+# --- a cgroup over all the worker's processes ---------------------------------------------------
+
+
+class Cgroup:
+    """A memory cgroup made for one worker (v2 where it has the memory controller, else v1),
+    and a pids one beside it where v1 has that controller. Everything the worker starts stays in
+    it: a fork that multiplies memory is bounded by the total, not per process."""
+
+    def __init__(self, memory: Path, v2: bool, limit: int, others: list[Path]):
+        self.memory, self.v2, self.limit, self.dirs = memory, v2, limit, [memory, *others]
+        self.final_oom: int | None = None  # the count read just before the group was removed
+
+    @staticmethod
+    def sweep(base: Path):
+        "Remove empty groups left by graders that died without closing (SIGKILL, a timeout)."
+        try:
+            for d in base.glob("ag-worker-*"):
+                pid = d.name.split("-")[2]
+                if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                    d.rmdir()  # fails while processes are still in it: then it stays
+        except (OSError, IndexError):
+            pass
+
+    @classmethod
+    def create(cls, limit: int, limits: Limits) -> Cgroup | None:
+        "A new cgroup with the limit set, or None where none can be made (not root, no cgroupfs)."
+        if sys.platform != "linux" or os.environ.get("AG_NO_CGROUP"):
+            return None
+        try:
+            own = dict(
+                (ctl, path)
+                for line in Path("/proc/self/cgroup").read_text().splitlines()
+                for _, ctls, path in [line.split(":", 2)]
+                for ctl in (ctls.split(",") if ctls else ["unified"])
+            )
+        except (OSError, ValueError):
+            return None
+        name = f"ag-worker-{os.getpid()}-{os.urandom(4).hex()}"
+        made: list[Path] = []
+
+        def mk(root: str, ctl: str) -> Path | None:
+            for base in (Path(root + own[ctl]), Path(root)):  # our own group, else the root
+                cls.sweep(base)
+                try:
+                    (base / name).mkdir()
+                except OSError:
+                    continue
+                made.append(base / name)
+                return base / name
+            return None
+
+        group = None
+        try:
+            if "memory" in own and os.path.isdir("/sys/fs/cgroup/memory"):
+                d = mk("/sys/fs/cgroup/memory", "memory")
+                if d is not None:
+                    (d / "memory.limit_in_bytes").write_text(str(limit))
+                    if (d / "memory.memsw.limit_in_bytes").exists():  # no swapping past it
+                        (d / "memory.memsw.limit_in_bytes").write_text(str(limit))
+                    group = cls(d, False, limit, [])
+            if group is None and "unified" in own:
+                for root in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
+                    d = mk(root, "unified") if os.path.isdir(root) else None
+                    if d is not None and (d / "memory.max").exists():
+                        (d / "memory.max").write_text(str(limit))
+                        for f, v in (("memory.swap.max", "0"), ("memory.oom.group", "1")):
+                            if (d / f).exists():
+                                (d / f).write_text(v)
+                        if (d / "pids.max").exists():
+                            (d / "pids.max").write_text(str(limits.processes))
+                        group = cls(d, True, limit, [])
+                        break
+            if group is None:
+                raise OSError("no cgroup with a memory controller")
+            if not group.v2 and "pids" in own and os.path.isdir("/sys/fs/cgroup/pids"):
+                d = mk("/sys/fs/cgroup/pids", "pids")
+                if d is not None:
+                    (d / "pids.max").write_text(str(limits.processes))
+                    group.dirs.append(d)
+        except OSError:
+            for d in reversed(made):
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
+            return None
+        for d in made:  # an empty v2 group we made on the way, without the memory controller
+            if d not in group.dirs:
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
+        return group
+
+    def join(self):
+        "Move the calling process in (run in the child, before exec)."
+        for d in self.dirs:
+            (d / "cgroup.procs").write_text(str(os.getpid()))
+
+    def oom_kills(self) -> int:
+        "How many processes the kernel killed in this group for going over its memory limit."
+        if self.final_oom is not None:
+            return self.final_oom
+        f = self.memory / ("memory.events" if self.v2 else "memory.oom_control")
+        try:
+            for line in f.read_text().splitlines():
+                k, _, v = line.partition(" ")
+                if k == "oom_kill":
+                    return int(v)
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def pids(self) -> list[int]:
+        try:
+            return [int(p) for p in (self.memory / "cgroup.procs").read_text().split()]
+        except (OSError, ValueError):
+            return []
+
+    def kill(self):
+        "SIGKILL everything in the group, even processes that left the worker's process group."
+        if self.v2 and (self.memory / "cgroup.kill").exists():
+            try:
+                (self.memory / "cgroup.kill").write_text("1")
+                return
+            except OSError:
+                pass
+        for pid in self.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def remove(self, wait: float = 5.0):
+        "Kill what is left and remove the group (it can only go once empty)."
+        if self.final_oom is None:
+            self.final_oom = self.oom_kills()
+        end = time.monotonic() + wait
+        for d in reversed(self.dirs):
+            while True:
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > end:
+                        break
+                    self.kill()
+                    time.sleep(0.02)
 
 
 # --- the bubblewrap sandbox -------------------------------------------------------------------

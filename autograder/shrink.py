@@ -55,7 +55,7 @@ def shrink(session, run: Run, args: tuple, exp: list, got: list, ref_ns: dict, s
             except Exception:
                 continue
         one = Run(run.name + "_shrink", run.exercise, "call", lambda s: (), timeout=SHRINK_TIMEOUT)
-        have, _ = session.probe(one, (name, *piece), seed, [])
+        have, _ = session.probe(one, (name, *piece), run.rng_seed(seed), [])
         if isinstance(have, ProbeError) or compare.values(want, have):
             smallest = (piece, want, have)
             break

@@ -125,6 +125,7 @@ def main(argv):
     probes = load_by_path("_ag_probes", os.path.join(here, "probes.py"))
     rfd, wfd, threads = int(argv[1]), int(argv[2]), int(argv[3])
     probes.torch.set_num_threads(threads)
+    probes.watch()  # torch.optim, torch.utils.data and threads, seen by the run-time monitor
     sys.meta_path.insert(0, HideGrader())
     for mod in [m for m in sys.modules if m.split(".")[0] in HIDDEN_PACKAGES]:
         del sys.modules[mod]
@@ -134,10 +135,14 @@ def main(argv):
             req = protocol.read_message(rfd)
         except EOFError:
             return 0
+        rid = req.get("id") if isinstance(req, dict) else None
         try:
             resp = worker.handle(req)
         except BaseException as e:
             resp = {"ok": False, "error": f"the request failed: {e!r}"[:2000]}
+        if not isinstance(resp, dict):
+            resp = {"ok": False, "error": "the request gave no answer"}
+        resp["id"] = rid  # the parent takes only the answer to the request it sent
         try:  # the student may have closed or replaced sys.stdout: that must not cost the answer
             sys.__stdout__.flush()
         except BaseException:
@@ -145,7 +150,8 @@ def main(argv):
         try:
             protocol.write_message(wfd, resp)
         except BaseException as e:  # an answer that cannot be encoded is reported, not fatal
-            protocol.write_message(wfd, {"ok": False, "error": f"grader could not send: {e!r}"})
+            err = {"ok": False, "error": f"grader could not send: {e!r}", "id": rid}
+            protocol.write_message(wfd, err)
 
 
 if __name__ == "__main__":

@@ -124,3 +124,8 @@ def test_a_randomized_failure_is_shrunk_to_a_small_input_with_its_seed(tmp_path)
     shown = msg.split("softmax(tensor(")[1].split("))")[0]
     assert shown.count("[") == 2, "one row is enough to show summing over the wrong dim"
     assert f"--seed {r.meta['seed']}" in msg
+
+
+def test_a_stub_passes_no_check_not_even_a_gate(stub_report):
+    passed = [(g, c.name) for g, e in stub_report.exercises.items() for c in e.checks if c.passed]
+    assert passed == []

@@ -118,6 +118,22 @@ def test_solution_gets_full_marks(autograder_zip, tmp_path):
     assert sum(t["max_score"] for t in results["tests"]) == 59.0
     hidden = [t for t in results["tests"] if t["visibility"] == "after_published"]
     assert hidden and all(t["status"] == "passed" for t in results["tests"])
+    assert results["extra_data"] == {"seed": 7}  # a seed fixed in the zip is the one used
+
+
+def test_each_submission_draws_a_fresh_seed(tmp_path):
+    "Without --seed the zip fixes none: every submission gets its own, recorded in its results."
+    z = build_autograder_zip(A, tmp_path / "fresh.zip", training=False)
+    with zipfile.ZipFile(z) as f:
+        assert json.loads(f.read(CONFIG))["seed"] is None
+    seeds = []
+    for k in range(2):
+        root = gradescope_root(z, tmp_path / f"autograder{k}")
+        (root / "submission" / "minibatch.ipynb").write_text("{ this is not json")
+        results = run_autograder(root)
+        assert_valid(results)
+        seeds.append(results["extra_data"]["seed"])
+    assert all(type(s) is int for s in seeds) and seeds[0] != seeds[1]
 
 
 def test_broken_notebook_gets_zero_and_the_reason(autograder_zip, tmp_path):

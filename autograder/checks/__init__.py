@@ -8,6 +8,7 @@ randomized ones take the grading seed, which the report records so any failure c
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,20 @@ class Run:
 
     def seed(self, grading_seed: int) -> int:
         return zlib.crc32(self.name.encode()) if self.fixed_seed else grading_seed
+
+    def rng_seed(self, seed: int) -> int:
+        """The seed the probe's own RNG starts from (torch.manual_seed, random.seed), on both
+        sides, given `seed = self.seed(grading_seed)`. Public runs keep their public seed (the
+        bundle's recorded answers); randomized runs get a one-way function of the grading seed
+        and the run's name, so the worker never learns the seed its hidden inputs came from."""
+        return seed if self.fixed_seed else derive_seed(seed, self.name)
+
+
+def derive_seed(seed: int, name: str) -> int:
+    "A 31-bit seed for one use (`name`) of `seed` that tells nothing about `seed` itself."
+    key = int(seed).to_bytes(16, "big", signed=True)
+    digest = hashlib.blake2b(name.encode(), key=key, digest_size=8, person=b"ag-worker-seed")
+    return int.from_bytes(digest.digest(), "big") & 0x7FFFFFFF
 
 
 @dataclass(frozen=True)

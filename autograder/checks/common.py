@@ -23,6 +23,29 @@ def random_shapes(seed: int, count=6) -> list[tuple[int, int]]:
     return [(1, 5), (7, 1), *[(rnd(40), rnd(15)) for _ in range(count - 2)]]
 
 
+def count(got, n: int, what: str) -> str | None:
+    """Checked before any list's contents, so no check passes on an empty answer: `what` is
+    '<who> yielded {} <things>' and the message names both counts."""
+    if not isinstance(got, (list, tuple)):
+        return f"{what.format('no list of')}, expected {n}; got {compare.describe(got)}"
+    return None if len(got) == n else f"{what.format(len(got))}, expected {n}"
+
+
+def passes(who: str, noun: str, then=None, key=None):
+    """For answers that are a list of passes over an iterable (sampler, batch sampler, loader):
+    the number of passes, then the length of each pass, then `then` (default: same())."""
+    then = then or same()
+
+    def cmp(exp, got, args):
+        e, g = (exp[key], got[key]) if key else (exp, got)
+        p = count(g, len(e), f"{who} was iterated {{}} times")
+        for k, (ep, gp) in enumerate(zip(e, g)):
+            p = p or count(gp, len(ep), f"pass {k + 1}: {who} yielded {{}} {noun}")
+        return p or then(exp, got, args)
+
+    return cmp
+
+
 def same(atol=1e-5, rtol=1e-4, check_dtype=True):
     "Compare whole answers."
     return lambda e, g, a: compare.values(e, g, atol, rtol, check_dtype)
@@ -33,6 +56,9 @@ def each(atol=1e-5, rtol=1e-4):
 
     def cmp(exp, got, args):
         inputs = args[-1]
+        p = count(got, len(exp), "the probe returned {} answers (one per input)")
+        if p:
+            return p
         for i, (e, g) in enumerate(zip(exp, got)):
             shape = tuple(inputs[i][0].shape)
             err = no_error(g)
@@ -100,6 +126,9 @@ def items(labels):
     "Compare the list of {'value'|'error'} parts under 'items', naming each by its label."
 
     def cmp(exp, got, args):
+        p = count(got["items"], len(exp["items"]), "the probe returned {} items")
+        if p:
+            return p
         for label, e, g in zip(labels, exp["items"], got["items"]):
             err = no_error(g)
             if err:

@@ -7,10 +7,12 @@ import torch
 from autograder.checks import Check, Run
 from autograder.checks.common import (
     close_to,
+    count,
     has_nonfinite,
     items,
     part,
     part_raised,
+    passes,
     raised,
     randn,
     same,
@@ -233,11 +235,15 @@ def repr_names(exp, got, args):
 
 
 def in_order(exp, got, args):
-    return None if got == exp else f"expected every pass to be {exp[0]}, got {got}"
+    p = passes("the Sampler", "indices", then=lambda e, g, a: None)(exp, got, args)
+    return p or (None if got == exp else f"expected every pass to be {exp[0]}, got {got}")
 
 
 def covers(exp, got, args):
     n = args[0]
+    p = count(got, args[2], "the Sampler was iterated {} times")
+    if p:
+        return p
     for k, p in enumerate(got):
         if sorted(p) != list(range(n)):
             missing = sorted(set(range(n)) - set(p))[:5]
@@ -364,7 +370,7 @@ CHECKS = [
         "divides_evenly",
         "bs_even",
         "list(BatchSampler(range(12), 4))",
-        same(),
+        passes("the BatchSampler", "batches"),
         hints=((batches_hint, "the last full batch went missing: check your loop's end"),),
     ),
     C(
@@ -372,7 +378,7 @@ CHECKS = [
         "keeps_short_last_batch",
         "bs_partial",
         "list(BatchSampler(range(10), 4, drop_last=False))",
-        same(),
+        passes("the BatchSampler", "batches"),
         hints=((batches_hint, "with drop_last=False the short last batch [8, 9] must be kept"),),
     ),
     C(
@@ -388,7 +394,7 @@ CHECKS = [
         "yields_collated_batches",
         "dl_basic",
         "list(DataLoader(ds, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]], collate_fn=f))",
-        same(),
+        passes("the DataLoader", "batches", key="batches"),
         hints=(
             (
                 raised("not defined"),

@@ -8,7 +8,17 @@ import torch
 
 from autograder import compare
 from autograder.checks import Check, Run
-from autograder.checks.common import each, gen, items, part, randn, random_shapes, same
+from autograder.checks.common import (
+    count,
+    each,
+    gen,
+    items,
+    part,
+    passes,
+    randn,
+    random_shapes,
+    same,
+)
 from autograder.checks.minibatch import (
     FIT_LAST,
     MAXTRICK,
@@ -196,6 +206,9 @@ def fn_checks(gid, hints, grad_hint=""):
 
 
 def sampler_reshuffles(exp, got, args):
+    p = count(got, args[2], "the Sampler was iterated {} times")
+    if p:
+        return p
     if len({tuple(p) for p in got}) < len(got) - 1:
         return (
             "the order repeats from pass to pass: shuffle inside __iter__, so each pass "
@@ -207,7 +220,13 @@ def sampler_reshuffles(exp, got, args):
 
 
 def zero_grad_clears(exp, got, args):
-    for grads in got["grads_after_zero"]:
+    after = got["grads_after_zero"]
+    p = count(after, len(args[1]), "zero_grad() was seen after {} steps")
+    for k, grads in enumerate(after if not p else ()):
+        p = p or count(grads, len(args[0]), f"after step {k + 1}, {{}} gradients were reported")
+    if p:
+        return p
+    for grads in after:
         if any(
             g is not None and (not isinstance(g, torch.Tensor) or g.abs().sum() > 0) for g in grads
         ):
@@ -216,6 +235,9 @@ def zero_grad_clears(exp, got, args):
 
 
 def leaves(exp, got, args):
+    p = count(got["leaves"], len(args[0]), "{} parameters were reported")
+    if p:
+        return p
     if got["leaves"] != [True] * len(got["leaves"]):
         return (
             "after step() the parameters must still be leaf tensors that require grad: "
@@ -397,7 +419,7 @@ CHECKS = [
         "default_is_in_order",
         "sampler_default",
         "list(Sampler(ds)) with no shuffle argument",
-        same(),
+        passes("the Sampler", "indices"),
         hidden=True,
         hints=((lambda e, g, a: True, "shuffle defaults to False"),),
     ),
@@ -406,7 +428,7 @@ CHECKS = [
         "reshuffles_every_pass",
         "sampler_reshuffle",
         "four passes of Sampler(ds, shuffle=True), len(ds) == 40",
-        lambda e, g, a: covers_all(g, 40) or sampler_reshuffles(e, g, a),
+        lambda e, g, a: covers_all(g, 40, a[2]) or sampler_reshuffles(e, g, a),
         hidden=True,
     ),
     C(
@@ -414,7 +436,7 @@ CHECKS = [
         "single_item",
         "sampler_one",
         "Sampler over a dataset of one item",
-        same(),
+        passes("the Sampler", "indices"),
         hidden=True,
     ),
     C(
@@ -422,7 +444,7 @@ CHECKS = [
         "drop_last_drops_short_batch",
         "bs_drop",
         "list(BatchSampler(range(10), 4, drop_last=True))",
-        same(),
+        passes("the BatchSampler", "batches"),
         hidden=True,
         hints=(
             (
@@ -436,7 +458,7 @@ CHECKS = [
         "drop_last_when_even",
         "bs_drop_even",
         "list(BatchSampler(range(12), 3, drop_last=True))",
-        same(),
+        passes("the BatchSampler", "batches"),
         hidden=True,
         hints=(
             (
@@ -450,7 +472,7 @@ CHECKS = [
         "default_keeps_last",
         "bs_default",
         "list(BatchSampler(range(7), 3))",
-        same(),
+        passes("the BatchSampler", "batches"),
         hidden=True,
         hints=((lambda e, g, a: True, "drop_last defaults to False"),),
     ),
@@ -459,7 +481,7 @@ CHECKS = [
         "follows_sampler_order",
         "bs_order",
         "two passes of BatchSampler over a shuffled sampler of 23, bs=5",
-        same(),
+        passes("the BatchSampler", "batches"),
         hidden=True,
         hints=(
             (
@@ -474,7 +496,7 @@ CHECKS = [
         "batch_larger_than_data",
         "bs_big",
         "list(BatchSampler(range(5), 8))",
-        same(),
+        passes("the BatchSampler", "batches"),
         hidden=True,
     ),
     C(
@@ -500,7 +522,7 @@ CHECKS = [
         "honours_batch_sampler",
         "dl_order",
         "two passes of DataLoader(ds, [[5, 1], [0, 2, 3], [9], [4, 8, 7, 6]], collate_fn=f)",
-        same(),
+        passes("the DataLoader", "batches", key="batches"),
         hidden=True,
         hints=(
             (
@@ -515,7 +537,7 @@ CHECKS = [
         "uses_collate_fn",
         "dl_collate_fn",
         "DataLoader(..., collate_fn=f) with a custom f",
-        same(),
+        passes("the DataLoader", "batches", key="batches"),
         hidden=True,
         hints=((lambda e, g, a: True, "call self.collate_fn, the one you were given"),),
     ),
@@ -567,7 +589,10 @@ CHECKS = [
 ]
 
 
-def covers_all(got, n):
+def covers_all(got, n, times=None):
+    p = count(got, times, "the Sampler was iterated {} times") if times is not None else None
+    if p:
+        return p
     for k, p in enumerate(got):
         if sorted(p) != list(range(n)):
             return f"pass {k + 1} should yield every index 0..{n - 1} exactly once"

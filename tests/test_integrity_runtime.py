@@ -1,0 +1,205 @@
+"""What the worker may learn and what the run-time monitor sees: seeds, threads, torch.optim and
+torch.utils.data reached without a name the static check knows, empty answers, a fake pipeline."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from autograder.assignment import TRAINING_ID
+from autograder.checks import Run, derive_seed
+from autograder.oracle import Oracle
+from autograder.suite import load_suite
+from tests.bank import make_submission
+from tests.conftest import SEED, grade
+
+SUITE = load_suite("minibatch", hidden=True)
+RUNS = {r.name: r for r in SUITE.runs}
+CHECKS = {(c.exercise, c.name): c for c in SUITE.checks}
+THREAD = "threading (a thread ran while the probe ran) (called at run time)"
+
+
+def gate(report, gid):
+    return next(c for c in report.exercises[gid].checks if c.name == "own_implementation")
+
+
+def test_worker_seed_is_a_one_way_function_of_the_grading_seed():
+    hidden, public = RUNS["softmax_random"], RUNS["softmax_small"]
+    assert hidden.rng_seed(hidden.seed(SEED)) == derive_seed(SEED, "softmax_random") != SEED
+    assert derive_seed(SEED, "a") != derive_seed(SEED, "b")
+    assert derive_seed(SEED, "a") != derive_seed(SEED + 1, "a")
+    assert all(0 <= derive_seed(s, "x") < 2**31 for s in (0, 1, 2**31 - 1, 2**40))
+    # public runs keep their public seed: the bundle's recorded answers were made with it
+    assert public.rng_seed(public.seed(SEED)) == public.seed(SEED) == public.seed(99)
+
+
+def test_hidden_probe_does_not_see_the_grading_seed(tmp_path):
+    src = "def softmax(x):\n    raise ValueError(f'seed={torch.initial_seed()}')\n"
+    r = grade(make_submission(tmp_path / "nb.ipynb", {"softmax": src}))
+    seen = {}
+    for c in r.exercises["softmax"].checks:
+        m = re.search(r"seed=(\d+)", c.message)
+        if m:
+            seen[c.name] = int(m.group(1))
+    assert {"random_shapes", "gradient"} <= set(seen), seen  # the two randomized runs
+    assert SEED not in seen.values()
+    assert seen["random_shapes"] != seen["gradient"]
+    assert seen["random_shapes"] == derive_seed(SEED, "softmax_random")
+
+
+def test_a_thread_is_flagged_at_run_time(tmp_path):
+    # the name is built at run time, so only the monitor can see it (the policy is off)
+    src = (
+        "import threading\n"
+        "def softmax(x):\n"
+        "    out = []\n"
+        "    f = getattr(F, 'soft' + 'max')\n"
+        "    t = threading.Thread(target=lambda: out.append(f(x, dim=1)))\n"
+        "    t.start(); t.join()\n"
+        "    return out[0]\n"
+    )
+    r = grade(make_submission(tmp_path / "nb.ipynb", {"softmax": src}), policy=False)
+    g = gate(r, "softmax")
+    assert not g.passed and THREAD in g.message, g.message
+    assert r.exercises["softmax"].score == 0
+    assert r.exercises["logsumexp"].score == r.exercises["logsumexp"].max_score
+
+
+def test_torch_optim_reached_without_a_name_is_flagged_at_run_time(tmp_path):
+    src = (
+        "import importlib\n"
+        "_SGD = getattr(importlib.import_module('torch.' + 'op' + 'tim'), 'S' + 'GD')\n"
+        "class Optimizer:\n"
+        "    def __init__(self, params, lr=0.5):\n"
+        "        self.inner = _SGD(list(params), lr=lr)\n"
+        "    def step(self):\n"
+        "        self.inner.step()\n"
+        "    def zero_grad(self):\n"
+        "        self.inner.zero_grad()\n"
+    )
+    r = grade(make_submission(tmp_path / "nb.ipynb", {"optimizer": src}), policy=False)
+    g = gate(r, "optimizer")
+    assert not g.passed, g.message
+    assert "torch.optim.SGD.__init__ (called at run time)" in g.message
+    assert "torch.optim.SGD.step (called at run time)" in g.message
+    assert r.exercises["optimizer"].score == 0
+
+
+def test_torch_utils_data_reached_without_a_name_is_flagged_at_run_time(tmp_path):
+    src = (
+        "import importlib\n"
+        "_dc = getattr(importlib.import_module('torch.utils.' + 'data'), 'default_' + 'collate')\n"
+        "def collate(b):\n"
+        "    xs, ys = _dc(b)\n"
+        "    return xs, ys\n"
+    )
+    r = grade(make_submission(tmp_path / "nb.ipynb", {"collate": src}), policy=False)
+    g = gate(r, "collate")
+    assert not g.passed and "torch.utils.data.default_collate (called at run time)" in g.message
+
+
+def test_solution_passes_every_gate(solution_report):
+    for gid, e in solution_report.exercises.items():
+        for c in e.checks:
+            assert c.passed, (gid, c.name, c.message)
+
+
+def _expected(run_name):
+    run = RUNS[run_name]
+    return Oracle().get(run, run.seed(SEED))
+
+
+@pytest.mark.parametrize(
+    "check, empty, words",
+    [
+        (("batch_sampler", "divides_evenly"), [], "iterated 0 times, expected 1"),
+        (("batch_sampler", "divides_evenly"), [[]], "yielded 0 batches, expected 3"),
+        (("batch_sampler", "drop_last_drops_short_batch"), [[]], "yielded 0 batches, expected 2"),
+        (
+            ("dataloader", "yields_collated_batches"),
+            {"batches": [[]], "collate_calls": []},
+            "pass 1: the DataLoader yielded 0 batches, expected 3",
+        ),
+        (
+            ("dataloader", "honours_batch_sampler"),
+            {"batches": [], "collate_calls": []},
+            "iterated 0 times, expected 2",
+        ),
+        (("sampler", "shuffle_covers_every_index"), [], "iterated 0 times, expected 3"),
+        (("sampler", "reshuffles_every_pass"), [], "iterated 0 times, expected 4"),
+        (("sampler", "in_order_without_shuffle"), [[], []], "yielded 0 indices, expected 10"),
+        (("sampler", "single_item"), [], "iterated 0 times, expected 2"),
+        (("softmax", "random_shapes"), [], "returned 0 answers"),
+        (("dataset", "int_and_slice"), {"len": {"value": 10}, "items": []}, "returned 0 items"),
+        (
+            ("optimizer", "zero_grad_clears"),
+            {"params": [], "grads_after_zero": [], "leaves": []},
+            "after 0 steps, expected 4",
+        ),
+        (
+            ("optimizer", "zero_grad_clears"),
+            {"params": [], "grads_after_zero": [[]] * 4, "leaves": []},
+            "0 gradients were reported",
+        ),
+        (
+            ("optimizer", "params_stay_trainable"),
+            {"params": [], "grads_after_zero": [], "leaves": []},
+            "0 parameters were reported",
+        ),
+    ],
+)
+def test_an_empty_answer_never_passes(check, empty, words):
+    c = CHECKS[check]
+    args, exp = _expected(c.run)
+    problem = c.compare(exp, empty, args)
+    assert problem and words in problem, problem
+    assert c.compare(exp, exp, args) is None  # the reference's own answer still passes
+
+
+PRETRAINED = """
+class Optimizer:
+    "Sets the weights in __init__ (as if pre-trained); step and zero_grad do nothing."
+
+    def __init__(self, params, lr=0.5):
+        self.params, self.lr = list(params), lr
+        g = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            for p in self.params:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.01)
+
+    def step(self):
+        pass
+
+    def zero_grad(self):
+        pass
+"""
+
+NO_TRAINING_FIT = """
+def fit(epochs, model, loss_func, opt, train_dl, valid_dl):
+    for xb, yb in valid_dl:
+        pass
+    return 0.1, 0.99
+"""
+
+
+def test_pretrained_weights_in_the_optimizer_fail_the_mnist_run(tmp_path):
+    nb = make_submission(tmp_path / "nb.ipynb", {"optimizer": PRETRAINED, "fit": NO_TRAINING_FIT})
+    r = grade(nb, training=True)
+    c = r.exercises[TRAINING_ID].checks[0]
+    assert not c.passed and "changed when your Optimizer was created" in c.message, c.message
+
+
+def test_a_fit_that_takes_no_steps_fails_the_mnist_run_on_the_count(tmp_path):
+    nb = make_submission(tmp_path / "nb.ipynb", {"fit": NO_TRAINING_FIT})
+    r = grade(nb, training=True)
+    c = r.exercises[TRAINING_ID].checks[0]
+    assert not c.passed and "the optimizer took 0 steps, expected 780 to 782" in c.message, (
+        c.message
+    )
+    assert "test accuracy" not in c.message  # judged on the counts before accuracy
+
+
+def test_run_rng_seed_of_a_fixed_run_is_its_public_seed():
+    r = Run("x", "softmax", "call", lambda s: (), fixed_seed=True)
+    assert r.rng_seed(r.seed(5)) == r.seed(5)
