@@ -389,7 +389,12 @@ def _run_checks(
             if not ok and runs[c.run].probe == "call_each":
                 msg += _shrunk(session, runs[c.run], answers[c.run], oracle, opts.seed)
         out.append(scoring.result(c.exercise, c.name, ok, c.points, c.hidden, msg))
-    out += _gates(a, sub, session, seen_forbidden)
+    stubs = {
+        runs[n].exercise: NOT_IMPLEMENTED.format(gid=runs[n].exercise)
+        for n, (_, _, got) in answers.items()
+        if isinstance(got, ProbeError) and got.kind == "NotImplementedError"
+    }
+    out += _gates(a, sub, session, seen_forbidden, stubs)
     if opts.training:
         say("training on MNIST", 0, 1)
         out.append(_training(sub, session, opts))
@@ -436,7 +441,7 @@ def _watched(seen, names: list[str]) -> list[str]:
     return ok
 
 
-def _gates(a, sub, session, seen_forbidden) -> list[CheckResult]:
+def _gates(a, sub, session, seen_forbidden, stubs: dict | None = None) -> list[CheckResult]:
     "One own_implementation check per exercise that has forbidden shortcuts."
     names = [n for e in a.exercises for n in e.defines]
     origins = session.origins(names)
@@ -445,8 +450,9 @@ def _gates(a, sub, session, seen_forbidden) -> list[CheckResult]:
         if e.grade_id not in forbidden.FORBIDDEN and e.grade_id not in no_bases:
             continue
         banned = [*forbidden.FORBIDDEN.get(e.grade_id, []), *no_bases.get(e.grade_id, ())]
-        if e.grade_id in session.cell_error:  # nothing ran, so nothing was shown to be its own
-            why = session.cell_error[e.grade_id]
+        stubbed = (stubs or {}).get(e.grade_id)
+        if e.grade_id in session.cell_error or stubbed:  # nothing was shown to be its own work
+            why = session.cell_error.get(e.grade_id) or stubbed
             out.append(scoring.result(e.grade_id, scoring.GATE, False, 0.0, False, why))
             continue
         found = forbidden.shortcuts(e.grade_id, sub.cells.get(e.grade_id, ""), sub.setup)

@@ -32,7 +32,15 @@ SEED = 1234
 # 0.6 GiB of address space per worker) and tight enough that loops and hogs end quickly.
 # AG_HOSTILE_ISOLATION=process runs the corpus without bubblewrap (to see what that mode allows).
 ISOLATION = os.environ.get("AG_HOSTILE_ISOLATION", "auto")
-LIMITS = Limits(cpu_seconds=6, memory_bytes=3 * 2**30, processes=64, isolation=ISOLATION)
+# The cap over all of a worker's processes (a cgroup) is tested in tests/test_bounded.py; here it
+# is set well above the per-process limit, so each case meets the limit it was written against.
+LIMITS = Limits(
+    cpu_seconds=6,
+    memory_bytes=3 * 2**30,
+    total_memory_bytes=12 * 2**30,
+    processes=64,
+    isolation=ISOLATION,
+)
 # The static policy would refuse most of this corpus before it runs (tests/test_policy.py): it is
 # switched off here so that the sandbox, the limits and the run-time checks behind it are tested.
 OPTIONS = Options(seed=SEED, hidden=True, training=False, limits=LIMITS, policy=False)
