@@ -72,4 +72,4 @@ def test_a_planted_conftest_cannot_pass_checks_with_noconftest(pytester, nb):
     cheated = pytester.runpytest_subprocess(str(path), "--ag-no-training", "-q")
     cheated.assert_outcomes(passed=30)  # why graders must not run a submission folder's conftest
     res = pytester.runpytest_subprocess(str(path), "--ag-no-training", "-q", "--noconftest")
-    res.assert_outcomes(failed=20, passed=10)
+    res.assert_outcomes(failed=30, passed=0)  # a stub passes no gate
