@@ -104,16 +104,23 @@ def _dotted(node: ast.AST, names: dict[str, str]) -> str | None:
     return None
 
 
-def shortcuts(exercise: str, source: str, setup: str = "") -> list[str]:
-    "The forbidden names this cell uses, with line numbers; empty when it does its own work."
-    banned = FORBIDDEN.get(exercise, [])
-    methods = METHODS.get(exercise, set())
+def parse(source: str, setup: str = "") -> tuple[ast.AST, dict[str, str]] | None:
+    "A cell's tree and the names its imports and the setup cell's bind; None if it won't parse."
     try:
         tree = ast.parse(source)
         names = aliases(ast.parse(setup)) if setup else {"torch": "torch"}
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []  # the cell's own syntax error is reported where it is run
-    names = aliases(tree, names)
+        return None  # the cell's own syntax error is reported where it is run
+    return tree, aliases(tree, names)
+
+
+def shortcuts(exercise: str, source: str, setup: str = "") -> list[str]:
+    "The forbidden names this cell uses, with line numbers; empty when it does its own work."
+    banned = FORBIDDEN.get(exercise, [])
+    methods = METHODS.get(exercise, set())
+    if (parsed := parse(source, setup)) is None:
+        return []
+    tree, names = parsed
     found = []
     for node in ast.walk(tree):
         hit = None

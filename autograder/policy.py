@@ -13,7 +13,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from autograder.forbidden import aliases
+from autograder.forbidden import _dotted, parse
 
 # what every exercise cell may import (an assignment adds or removes modules)
 DEFAULT_MODULES = (
@@ -138,13 +138,7 @@ class _Checker(ast.NodeVisitor):
         self.found.append(Violation(getattr(node, "lineno", 0), construct or _code(node), why))
 
     def dotted(self, node: ast.AST) -> str | None:
-        parts = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if isinstance(node, ast.Name) and node.id in self.names:
-            return ".".join([self.names[node.id], *reversed(parts)])
-        return None
+        return _dotted(node, self.names)
 
     def module_ok(self, mod: str, node: ast.AST) -> bool:
         parts = mod.split(".")
@@ -315,12 +309,9 @@ def violations(
 ) -> list[Violation]:
     "What this cell does that the policy refuses; empty for a cell that may run."
     policy = policy or Policy()
-    try:
-        tree = ast.parse(source)
-        names = aliases(ast.parse(setup)) if setup else {"torch": "torch"}
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []  # the cell's own syntax error is reported where it is run
-    names = aliases(tree, names)
+    if (parsed := parse(source, setup)) is None:
+        return []
+    tree, names = parsed
     checker = _Checker(policy, names, dict(policy.no_bases).get(exercise, ()))
     try:
         checker.visit(tree)
