@@ -42,6 +42,11 @@ class Assignment:
         return ROOT / "assignments" / self.name / self.notebook
 
     @property
+    def tests(self) -> Path:
+        "The assignment's pytest tests: public ones here, hidden ones in tests/hidden/."
+        return ROOT / "solutions" / self.name / "tests"
+
+    @property
     def ids(self) -> list[str]:
         return [e.grade_id for e in self.exercises]
 

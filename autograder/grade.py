@@ -158,12 +158,16 @@ class Session:
         timeout = run.timeout
         if self.opts.probe_timeout and run.exercise != asg.TRAINING_ID:
             timeout = min(timeout, self.opts.probe_timeout)
+        return self.ask(run.probe, args, seed, forbid, timeout)
+
+    def ask(self, probe: str, args, seed: int, forbid: list[str], timeout: float):
+        "The student's answer to one probe: a value, or a ProbeError; and what it was seen using."
         try:
             w = self.ensure()
             ans = w.request(
                 {
                     "op": "probe",
-                    "name": run.probe,
+                    "name": probe,
                     "args": list(args),
                     "seed": seed,
                     "forbidden": forbid,
@@ -399,6 +403,41 @@ def _run_checks(
         say("training on MNIST", 0, 1)
         out.append(_training(sub, session, opts))
     say("done", 1, 1)
+    return [_explained(r, sub.outside) for r in out]
+
+
+def _run_tests(
+    a: asg.Assignment, sub: Submission, session: Session, opts: Options, reference
+) -> list[CheckResult]:
+    "The assignment's pytest tests, run here against the worker's answers (autograder.runner)."
+    from autograder import probes
+    from autograder.runner import Grading, run_tests
+
+    say = opts.progress or (lambda *a: None)
+    say("starting", 0, 1)
+    try:
+        session.ensure()
+    except WorkerGone:  # past the deadline, or crashed while starting: each check says so
+        session.worker = None
+    g = Grading(
+        session,
+        reference.ns if reference is not None else None,
+        probes.PROBES,
+        forbidden.runtime_names,
+        opts.seed,
+        recorded=getattr(reference, "recorded_calls", None),
+        crashes_per_exercise=opts.crashes_per_exercise,
+        probe_timeout=opts.probe_timeout,
+    )
+    say("checks", 0, 1)
+    run_tests(a.tests, g, hidden=opts.hidden)
+    out = list(g.results)
+    out += _gates(a, sub, session, g.seen_forbidden, g.stubs)
+    if opts.training:
+        say("training on MNIST", 0, 1)
+        out.append(_training(sub, session, opts))
+    say("done", 1, 1)
+    session.instructor_errors = g.errors
     return [_explained(r, sub.outside) for r in out]
 
 

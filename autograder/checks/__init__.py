@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from autograder.testing import ProbeError  # noqa: F401  (one class for both paths)
+
 Compare = Callable[[Any, Any, tuple], "str | None"]
 Hint = tuple[Callable[[Any, Any, tuple], bool], str]
 
@@ -59,16 +61,6 @@ class Check:
     points: float = 1.0
     hidden: bool = False
     hints: tuple[Hint, ...] = field(default=())
-
-
-class ProbeError:
-    "What a check sees when the student's code raised instead of answering."
-
-    def __init__(self, text: str, kind: str = ""):
-        self.text, self.kind = text, kind
-
-    def __repr__(self):
-        return f"error: {self.text}"
 
 
 def no_error(part: dict) -> str | None:

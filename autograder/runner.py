@@ -1,0 +1,328 @@
+"""Run an assignment's pytest tests against one submission, here in the trusted parent.
+
+`run_tests` starts pytest on the assignment's `tests/` folder (and `tests/hidden/` when asked)
+with a plugin that gives each test two fixtures:
+
+- `student`: a proxy of the submission's names in the sandboxed worker. `student.softmax(x)`
+  sends `x` there, calls the student's `softmax` and returns the answer as data, or a
+  `ProbeError`; `student.run("optimizer_steps", ...)` runs one of the probes (scenarios) the
+  worker knows on the student's names. Nothing here ever imports or runs the student's code.
+- `reference`: the same interface on the reference implementation, run here, or replayed from
+  answers recorded at release (the student bundle ships no reference).
+
+and `seed`: a per-test seed for the test's random inputs, fixed for public tests (their answers
+are recorded) and drawn from the grading seed for hidden ones. Markers: `points(n)` (required),
+`exercise(grade_id)` (default: the file name, `test_softmax.py` → `softmax`). A test under
+`tests/hidden/` is hidden. Each test becomes one CheckResult named by its function (without
+`test_`) and its parametrize id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import random
+import zlib
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autograder import protocol
+from autograder.model import CheckResult
+from autograder.testing import CheckFailed, ProbeError
+
+HIDDEN_DIR = "hidden"
+PYTEST_ARGS = [
+    "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:logging", "-p", "no:warnings",
+    "-p", "no:faulthandler", "-p", "no:pastebin", "-p", "no:junitxml", "-p", "no:doctest",
+    "-p", "no:debugging", "-p", "no:stepwise", "-p", "no:legacypath", "-p", "no:capture",
+    "-p", "no:autograder",
+    "--import-mode=importlib", "--strict-markers", "-c", os.devnull,
+]  # fmt: skip
+
+
+class InstructorError(Exception):
+    "A mistake in the assignment's own files: reported with the file and line, never as 0/0."
+
+
+def derive_seed(seed: int, name: str) -> int:
+    "A 31-bit seed for one use (`name`) of `seed` that tells nothing about `seed` itself."
+    key = int(seed).to_bytes(16, "big", signed=True)
+    digest = hashlib.blake2b(name.encode(), key=key, digest_size=8, person=b"ag-worker-seed")
+    return int.from_bytes(digest.digest(), "big") & 0x7FFFFFFF
+
+
+def call_key(name: str, args) -> str:
+    "Where a reference answer is recorded: the call and a digest of its inputs' encoding."
+    return f"{name}:{hashlib.sha256(protocol.encode(list(args))).hexdigest()[:32]}"
+
+
+@dataclass
+class Test:
+    "What the plugin knows about the test running now."
+
+    exercise: str
+    name: str
+    hidden: bool
+    seed: int  # the seed of its inputs (the `seed` fixture)
+    rng: int  # the seed the probes' own RNG starts from, on both sides
+
+
+class Student:
+    "The submission's names, reached only through the worker: every answer is data."
+
+    def __init__(self, grading: Grading, test: Test):
+        self._g, self._t = grading, test
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, timeout=None: self.run("call", name, *args, timeout=timeout)
+
+    def run(self, probe: str, *args, timeout: float | None = None):
+        "Run one of the worker's probes on the student's names: an answer, or a ProbeError."
+        return self._g.ask(self._t, probe, args, timeout)
+
+
+class Reference:
+    "The reference implementation behind the same interface, computed here or replayed."
+
+    def __init__(self, grading: Grading, test: Test):
+        self._g, self._t = grading, test
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, timeout=None: self.run("call", name, *args)
+
+    def run(self, probe: str, *args, timeout: float | None = None):
+        return self._g.expected(self._t, probe, args)
+
+
+class Grading:
+    """The plugin: fixtures for one submission, and each test's outcome as a CheckResult.
+
+    `session` answers probes (grade.Session); `ref_ns` is the reference namespace or None;
+    `recorded` maps call keys to answers (the student bundle), `record` collects them (release)."""
+
+    def __init__(
+        self,
+        session,
+        ref_ns: dict | None,
+        probes: dict,  # probe name -> function, run here on the reference's names
+        runtime_names,  # exercise -> names the worker watches while it runs
+        seed: int,
+        *,
+        recorded: dict | None = None,
+        record: dict | None = None,
+        crashes_per_exercise: int = 2,
+        probe_timeout: float | None = None,
+    ):
+        self.session, self.ref_ns, self.probes = session, ref_ns, probes
+        self.runtime_names, self.grading = runtime_names, seed
+        self.recorded, self.record = recorded, record
+        self.crashes_per_exercise, self.probe_timeout = crashes_per_exercise, probe_timeout
+        self.results: list[CheckResult] = []
+        self.seen_forbidden: dict = {}
+        self.stubs: dict = {}
+        self.errors: list[str] = []  # the instructor's mistakes, with file and line
+        self.crashes: dict = {}
+        self.tests_dir: Path | None = None
+
+    # --- pytest hooks --------------------------------------------------------------------------
+
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "points(n): the points a test is worth (required)")
+        config.addinivalue_line("markers", "exercise(grade_id): the exercise a test belongs to")
+
+    def pytest_collection_modifyitems(self, session, config, items):
+        for item in items:
+            if item.get_closest_marker("points") is None:
+                path, line, _ = item.location
+                self.errors.append(
+                    f"{path}:{(line or 0) + 1}: test {item.name} has no @pytest.mark.points(n); "
+                    "every graded test says what it is worth"
+                )
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.errors.append(f"{report.nodeid}: could not be collected:\n{report.longreprtext}")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        rep = outcome.get_result()
+        if rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed"):
+            self._result(item, call, rep)
+
+    def _result(self, item, call, rep):
+        t = self.test_of(item)
+        m = item.get_closest_marker("points")
+        points = float(m.args[0]) if m and m.args else 0.0
+        if rep.skipped:
+            return
+        passed, msg = rep.passed, ""
+        if not passed:
+            e = call.excinfo.value if call.excinfo else None
+            if isinstance(e, (CheckFailed, _Failed)):
+                msg = str(e)
+            elif isinstance(e, AssertionError):
+                msg = _assertion_text(e)
+            else:  # the test itself broke: say where, for the instructor
+                path, line = _where(call.excinfo, item)
+                err = f"{type(e).__name__}: {str(e)[:300]}"
+                self.errors.append(f"{path}:{line}: {item.name} raised {err}")
+                msg = (
+                    f"the check could not judge the answer ({err}, in the instructor's "
+                    f"test {path}:{line})"
+                )
+        self.results.append(CheckResult(t.exercise, t.name, passed, points if passed else 0.0,
+                                        points, t.hidden, msg))  # fmt: skip
+
+    # --- fixtures ------------------------------------------------------------------------------
+
+    @pytest.fixture
+    def student(self, request):
+        t = self.test_of(request.node)
+        why = self.session.cell_error.get(t.exercise)
+        if why:
+            raise _Failed(why)
+        return Student(self, t)
+
+    @pytest.fixture
+    def reference(self, request):
+        return Reference(self, self.test_of(request.node))
+
+    @pytest.fixture
+    def seed(self, request):
+        return self.test_of(request.node).seed
+
+    @pytest.fixture
+    def grading_seed(self):
+        "The seed that replays the whole grading run (`--seed`), for messages."
+        return self.grading
+
+    # --- the two sides ------------------------------------------------------------------------
+
+    def test_of(self, item) -> Test:
+        m = item.get_closest_marker("exercise")
+        path = Path(str(item.path))
+        exercise = m.args[0] if m and m.args else path.stem.removeprefix("test_")
+        hidden = (
+            HIDDEN_DIR in path.relative_to(self.tests_dir).parts[:-1] if self.tests_dir else False
+        )
+        name = item.name.removeprefix("test_")
+        fixed = zlib.crc32(f"{exercise}::{name}".encode())
+        seed = derive_seed(self.grading, f"{exercise}::{name}") if hidden else fixed
+        return Test(exercise, name, hidden, seed, derive_seed(seed, name) if hidden else fixed)
+
+    def ask(self, t: Test, probe: str, args, timeout):
+        "The student's answer to one probe."
+        gid, s = t.exercise, self.session
+        if self.crashes.get(gid, 0) >= self.crashes_per_exercise:
+            return ProbeError(
+                f"not run: earlier checks of {gid!r} crashed the worker {self.crashes[gid]} times",
+                "WorkerGone",
+                gid,
+            )
+        if s.expired():
+            return ProbeError(s.expired_reason, "WorkerGone", gid)
+        timeout = timeout or 20.0
+        if self.probe_timeout:
+            timeout = min(timeout, self.probe_timeout)
+        names = self.runtime_names(gid)
+        got, seen = s.ask(probe, list(args), t.rng, names, timeout)
+        if isinstance(got, ProbeError):
+            got.exercise = gid
+            if got.kind == "WorkerGone":
+                self.crashes[gid] = self.crashes.get(gid, 0) + 1
+            if got.kind == "NotImplementedError":
+                self.stubs[gid] = got.message
+        from autograder.grade import _watched
+
+        self.seen_forbidden.setdefault(gid, set()).update(_watched(seen, names))
+        return got
+
+    def expected(self, t: Test, probe: str, args):
+        "The reference's answer to the same probe, with the same RNG seed the worker got."
+        key = call_key(f"{probe}:{args[0]}" if probe == "call" else probe, args)
+        if self.ref_ns is None:
+            if self.recorded is None or key not in self.recorded:
+                raise InstructorError(
+                    f"no recorded answer for {probe}{_short(args)} in {t.exercise}::{t.name}: "
+                    "the student bundle replays only what its public tests asked at release "
+                    "(a public test's inputs must not depend on the grading seed)"
+                )
+            return self.recorded[key]
+        fn = self.probes.get(probe)
+        if fn is None:
+            raise InstructorError(f"unknown probe {probe!r}; known: {', '.join(self.probes)}")
+        import torch
+
+        with torch.random.fork_rng():
+            state = random.getstate()
+            torch.manual_seed(t.rng)
+            random.seed(t.rng)
+            try:
+                with redirect_stdout(io.StringIO()):  # the reference's fit prints
+                    value = fn(self.ref_ns, *args)
+            finally:
+                random.setstate(state)
+        if self.record is not None and not t.hidden:
+            self.record[key] = value
+        return value
+
+
+class _Failed(Exception):
+    "A test that cannot run for a reason the student must fix (its cell did not run)."
+
+
+def _short(args) -> str:
+    text = repr(tuple(a for a in args if isinstance(a, (str, int, float))))
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+def _assertion_text(e: AssertionError) -> str:
+    "A plain `assert` in an instructor's test: its message, as pytest rewrote it."
+    text = str(e).strip() or "an assertion failed"
+    return text[:2000]
+
+
+def _where(excinfo, item) -> tuple[str, int]:
+    "The innermost frame of the traceback that is in the instructor's test file."
+    path = str(item.path)
+    line = item.location[1] + 1
+    if excinfo is not None:
+        for entry in excinfo.traceback:
+            if str(entry.path) == path:
+                line = entry.lineno + 1
+    return item.location[0], line
+
+
+def run_tests(tests_dir: Path, grading: Grading, hidden: bool, select: list[str] | None = None):
+    "Run the public (and hidden) tests of one assignment; fills `grading.results`."
+    grading.tests_dir = tests_dir
+    args = [str(tests_dir), *PYTEST_ARGS, "--rootdir", str(tests_dir)]
+    if not hidden:
+        args += ["--ignore", str(tests_dir / HIDDEN_DIR)]
+    args += select or []
+    import sys
+
+    before = set(sys.modules)
+    sys.path.insert(0, str(tests_dir))  # a hidden test may import its public file's hints
+    try:
+        with redirect_stdout(io.StringIO()):
+            code = pytest.main(args, plugins=[grading])
+        grading.results.sort(key=lambda r: r.hidden)  # public checks first, as in every report
+    finally:
+        sys.path.remove(str(tests_dir))
+        for name in set(sys.modules) - before:  # another assignment may have a test_softmax too
+            f = getattr(sys.modules[name], "__file__", None) or ""
+            if f.startswith(str(tests_dir)):
+                del sys.modules[name]
+    if code not in (0, 1, 5) and not grading.errors:
+        grading.errors.append(f"pytest could not run the tests in {tests_dir} (exit code {code})")
+    return grading
