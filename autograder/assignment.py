@@ -43,8 +43,10 @@ class Assignment:
 
     @property
     def tests(self) -> Path:
-        "The assignment's pytest tests: public ones here, hidden ones in tests/hidden/."
-        return ROOT / "solutions" / self.name / "tests"
+        """The assignment's pytest tests: public ones here, hidden ones in tests/hidden/. The
+        student bundle has no solutions/: its public tests are in its own tests/NAME/."""
+        kit = ROOT / "solutions" / self.name / "tests"
+        return kit if kit.is_dir() else ROOT / "tests" / self.name
 
     @property
     def ids(self) -> list[str]:

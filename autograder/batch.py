@@ -251,6 +251,15 @@ class _Locked:
 
     def get(self, run, seed):
         with self.lock:
-            if self.oracle is None:
-                self.oracle = self.make()
-            return self.oracle.get(run, seed)
+            return self.resolve().get(run, seed)
+
+    def resolve(self):
+        "The oracle itself (the pytest tests compute under runner.LOCK, one run at a time)."
+        if self.oracle is None:
+            with _MAKE:
+                if self.oracle is None:
+                    self.oracle = self.make()
+        return self.oracle
+
+
+_MAKE = threading.Lock()

@@ -86,7 +86,14 @@ def build_bundle(a: Assignment, dest: Path) -> Path:
     (dest / "assignments" / a.name).mkdir(parents=True)
     shutil.copy2(a.release, dest / "assignments" / a.name / a.notebook)
     shutil.copy2(a.release, dest / a.notebook)
-    oracle.record(load_suite(a.name, hidden=False).runs, dest / "autograder" / "expected.bin")
+    # the public tests only: an allow-list of the folder's top-level test files and helpers
+    public = dest / "tests" / a.name
+    public.mkdir(parents=True)
+    for f in sorted(a.tests.glob("*.py")):
+        shutil.copy2(f, public / f.name)
+    oracle.record(
+        load_suite(a.name, hidden=False).runs, dest / "autograder" / "expected.bin", tests=a.tests
+    )
     (dest / "conftest.py").write_text(CONFTEST)
     (dest / "pytest.ini").write_text(PYTEST_INI.format(name=a.name, notebook=a.notebook))
     (dest / "README.md").write_text(README.format(name=a.name, notebook=a.notebook))

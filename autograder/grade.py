@@ -55,6 +55,7 @@ class Options:
     assignment: str = "minibatch"
     # the static policy (autograder.policy); off only where tests attack the layers behind it
     policy: bool = True
+    engine: str = "checks"  # "pytest": the assignment folder's tests (autograder.runner)
 
 
 class Session:
@@ -66,6 +67,7 @@ class Session:
         self.restarts, self.start_seconds, self.ready = -1, 0.0, False
         self.training: dict = {}
         self.isolation = "none"  # what the last worker ran under; "none" if none ever started
+        self.instructor_errors: list[str] = []  # mistakes in the assignment's tests, file and line
         self.memory_cap = "none"  # how the last worker's memory was capped: "cgroup" or "rlimit"
         # one deadline over everything the worker does for this submission (cells, probes,
         # shrinking, restarts, the MNIST run); a watchdog kills the current worker when it passes
@@ -291,10 +293,26 @@ def grade_notebook(
         from autograder.suite import load_suite
 
         torch.set_num_threads(1)  # the parent's tensor work is small; leave the cores to workers
-        suite = load_suite(opts.assignment, hidden=opts.hidden)
-        # the student bundle ships no hidden checks: its reports say none ran
-        meta["hidden"] = opts.hidden and any(c.hidden for c in suite.checks)
-        if sub.error:
+        if opts.engine == "pytest":
+            from autograder.runner import collect
+
+            tests = collect(a.tests, opts.hidden)
+            # the student bundle ships no hidden tests: its reports say none ran
+            meta["hidden"] = opts.hidden and any(t.hidden for t, _ in tests)
+            if sub.error:
+                results = _all_fail_tests(tests, a, opts, sub.error)
+            else:
+                oracle = oracle or Oracle(opts.recorded)
+                results = _run_tests(a, sub, session, opts, oracle)
+                meta["cell_errors"] = dict(session.cell_error)
+                if session.instructor_errors:
+                    meta["instructor_errors"] = session.instructor_errors
+        else:
+            suite = load_suite(opts.assignment, hidden=opts.hidden)
+            meta["hidden"] = opts.hidden and any(c.hidden for c in suite.checks)
+        if opts.engine == "pytest":
+            pass
+        elif sub.error:
             results = _all_fail(suite, a, opts, sub.error)
         else:
             oracle = oracle or Oracle(opts.recorded)
@@ -321,6 +339,22 @@ def _report(name: str, a: asg.Assignment, results: list[CheckResult], meta: dict
     ids = [*a.ids, asg.TRAINING_ID] if a.mnist_run else list(a.ids)
     by_ex = {gid: [r for r in results if r.exercise == gid] for gid in ids}
     return Report(name, {gid: scoring.exercise_score(gid, rs) for gid, rs in by_ex.items()}, meta)
+
+
+def _all_fail_tests(tests, a: asg.Assignment, opts: Options, why: str) -> list[CheckResult]:
+    "Every test fails with why (the notebook could not be read): the same rows as a graded one."
+    out = [scoring.result(t.exercise, t.name, False, pts, t.hidden, why) for t, pts in tests]
+    out.sort(key=lambda r: r.hidden)
+    out += [
+        scoring.result(gid, scoring.GATE, False, 0.0, False, why) for gid in forbidden.FORBIDDEN
+    ]
+    if opts.training:
+        out.append(
+            scoring.result(
+                asg.TRAINING_ID, "reaches_accuracy", False, opts.training_config.points, False, why
+            )
+        )
+    return out
 
 
 def _all_fail(suite: Suite, a: asg.Assignment, opts: Options, why: str) -> list[CheckResult]:
@@ -413,6 +447,7 @@ def _run_tests(
     from autograder import probes
     from autograder.runner import Grading, run_tests
 
+    reference = reference.resolve() if hasattr(reference, "resolve") else reference
     say = opts.progress or (lambda *a: None)
     say("starting", 0, 1)
     try:
@@ -421,13 +456,14 @@ def _run_tests(
         session.worker = None
     g = Grading(
         session,
-        reference.ns if reference is not None else None,
+        reference.ns,
         probes.PROBES,
         forbidden.runtime_names,
         opts.seed,
-        recorded=getattr(reference, "recorded_calls", None),
+        recorded=reference.calls,
         crashes_per_exercise=opts.crashes_per_exercise,
         probe_timeout=opts.probe_timeout,
+        cache=reference.answers,
     )
     say("checks", 0, 1)
     run_tests(a.tests, g, hidden=opts.hidden)

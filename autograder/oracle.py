@@ -37,6 +37,11 @@ class Oracle:
         self.recorded = _load(recorded) if recorded.exists() else {}
         self.ns = None if self.recorded else reference_namespace()
         self.cache: dict = {}
+        self.answers: dict = {}  # reference answers of the pytest tests, shared by a batch
+        # the bundle's recorded answers of the pytest tests, by call (runner.call_key)
+        self.calls = (
+            self.recorded.get("calls") if isinstance(self.recorded.get("calls"), dict) else None
+        )
         if self.ns is None and not self.recorded:
             raise RuntimeError(
                 "neither the reference nor recorded answers are available; "
@@ -71,11 +76,34 @@ class Oracle:
         return args, expected
 
 
-def record(runs: list[Run], path: Path, seed: int = 0) -> None:
-    "Write the inputs and expected answers of fixed-seed runs, for the student bundle."
+def record(runs: list[Run], path: Path, seed: int = 0, tests: Path | None = None) -> None:
+    """Write the expected answers of the public checks, for the student bundle: the old checks'
+    fixed-seed runs, and every reference call the public pytest tests make (`tests`)."""
     oracle = Oracle()
     data = {r.name: list(oracle.get(r, r.seed(seed))) for r in runs if r.fixed_seed}
+    if tests is not None:
+        data["calls"] = record_calls(tests, oracle.ns)
     path.write_bytes(protocol.encode(data))
+
+
+def record_calls(tests: Path, ns: dict) -> dict:
+    "Run the public tests with the reference on both sides; keep every reference answer they read."
+    from autograder import forbidden
+    from autograder.runner import Grading, InstructorError, ReferenceSession, run_tests
+
+    calls: dict = {}
+    g = Grading(
+        ReferenceSession(ns, probes.PROBES), ns, probes.PROBES, forbidden.runtime_names, 0,
+        record=calls,
+    )  # fmt: skip
+    run_tests(tests, g, hidden=False)
+    wrong = [f"{r.exercise}::{r.name}: {r.message[:300]}" for r in g.results if not r.passed]
+    if g.errors or wrong:
+        raise InstructorError(
+            "the reference does not pass the public tests in " + str(tests) + ":\n"
+            + "\n".join(g.errors + wrong)
+        )  # fmt: skip
+    return calls
 
 
 def _load(path: Path) -> dict:
@@ -86,4 +114,4 @@ def _load(path: Path) -> dict:
     header = blob[8 : 8 + n]
     (m,) = struct.unpack(">Q", blob[8 + n : 16 + n])
     data = protocol.decode(header, blob[16 + n : 16 + n + m])
-    return {k: tuple(v) for k, v in data.items()}
+    return {k: v if k == "calls" else tuple(v) for k, v in data.items()}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from autograder import assignment, forbidden, scoring
-from autograder.suite import load_suite
+from autograder.runner import collect
 
 
 class CheckFailed(Exception):
@@ -57,9 +57,9 @@ class NotebookFile(pytest.File):
     def collect(self):
         name = self.config.getini("autograder_assignment")
         a = assignment.get(name)
-        for c in load_suite(name, hidden=False).checks:
+        for t, _ in collect(a.tests, hidden=False):
             yield CheckItem.from_parent(
-                self, name=f"{c.exercise}::{c.name}", key=(c.exercise, c.name)
+                self, name=f"{t.exercise}::{t.name}", key=(t.exercise, t.name)
             )
         for gid in a.ids:
             if gid in forbidden.FORBIDDEN:

@@ -23,6 +23,8 @@ import hashlib
 import io
 import os
 import random
+import sys
+import threading
 import zlib
 from contextlib import redirect_stdout
 from dataclasses import dataclass
@@ -68,7 +70,6 @@ class Test:
     name: str
     hidden: bool
     seed: int  # the seed of its inputs (the `seed` fixture)
-    rng: int  # the seed the probes' own RNG starts from, on both sides
 
 
 class Student:
@@ -120,6 +121,7 @@ class Grading:
         record: dict | None = None,
         crashes_per_exercise: int = 2,
         probe_timeout: float | None = None,
+        cache: dict | None = None,
     ):
         self.session, self.ref_ns, self.probes = session, ref_ns, probes
         self.runtime_names, self.grading = runtime_names, seed
@@ -131,6 +133,8 @@ class Grading:
         self.errors: list[str] = []  # the instructor's mistakes, with file and line
         self.crashes: dict = {}
         self.tests_dir: Path | None = None
+        self.cache = cache if cache is not None else {}  # reference answers, shared by a batch
+        self.asked: dict = {}  # the student's answers, by call: a question is asked once
 
     # --- pytest hooks --------------------------------------------------------------------------
 
@@ -217,10 +221,26 @@ class Grading:
         name = item.name.removeprefix("test_")
         fixed = zlib.crc32(f"{exercise}::{name}".encode())
         seed = derive_seed(self.grading, f"{exercise}::{name}") if hidden else fixed
-        return Test(exercise, name, hidden, seed, derive_seed(seed, name) if hidden else fixed)
+        return Test(exercise, name, hidden, seed)
+
+    def rng_of(self, t: Test, key: str) -> int:
+        """The seed the probe's RNG starts from, the same on both sides: from the call itself, so
+        two tests asking the same question share one answer (the worker runs it once). Public:
+        fixed (recorded answers); hidden: a one-way function of the grading seed."""
+        return derive_seed(self.grading, key) if t.hidden else zlib.crc32(key.encode()) & 0x7FFFFFFF
 
     def ask(self, t: Test, probe: str, args, timeout):
-        "The student's answer to one probe."
+        "The student's answer to one probe (asked once per submission, unless one test asks twice)."
+        key = call_key(_label(probe, args), args)
+        rng = self.rng_of(t, key)
+        done = self.asked.get((t.exercise, key, rng))
+        if done is not None and done[0] != t.name:
+            return done[1]
+        got = self._ask(t, probe, args, timeout, rng)
+        self.asked[t.exercise, key, rng] = (t.name, got)
+        return got
+
+    def _ask(self, t: Test, probe: str, args, timeout, rng: int):
         gid, s = t.exercise, self.session
         if self.crashes.get(gid, 0) >= self.crashes_per_exercise:
             return ProbeError(
@@ -234,7 +254,7 @@ class Grading:
         if self.probe_timeout:
             timeout = min(timeout, self.probe_timeout)
         names = self.runtime_names(gid)
-        got, seen = s.ask(probe, list(args), t.rng, names, timeout)
+        got, seen = s.ask(probe, list(args), rng, names, timeout)
         if isinstance(got, ProbeError):
             got.exercise = gid
             if got.kind == "WorkerGone":
@@ -248,7 +268,8 @@ class Grading:
 
     def expected(self, t: Test, probe: str, args):
         "The reference's answer to the same probe, with the same RNG seed the worker got."
-        key = call_key(f"{probe}:{args[0]}" if probe == "call" else probe, args)
+        key = call_key(_label(probe, args), args)
+        rng = self.rng_of(t, key)
         if self.ref_ns is None:
             if self.recorded is None or key not in self.recorded:
                 raise InstructorError(
@@ -257,6 +278,14 @@ class Grading:
                     "(a public test's inputs must not depend on the grading seed)"
                 )
             return self.recorded[key]
+        if (key, rng) not in self.cache:
+            self.cache[key, rng] = self._compute(probe, args, rng)
+        value = self.cache[key, rng]
+        if self.record is not None and not t.hidden:
+            self.record[key] = value
+        return value
+
+    def _compute(self, probe: str, args, rng: int):
         fn = self.probes.get(probe)
         if fn is None:
             raise InstructorError(f"unknown probe {probe!r}; known: {', '.join(self.probes)}")
@@ -264,20 +293,47 @@ class Grading:
 
         with torch.random.fork_rng():
             state = random.getstate()
-            torch.manual_seed(t.rng)
-            random.seed(t.rng)
+            torch.manual_seed(rng)
+            random.seed(rng)
             try:
                 with redirect_stdout(io.StringIO()):  # the reference's fit prints
-                    value = fn(self.ref_ns, *args)
+                    return fn(self.ref_ns, *args)
             finally:
                 random.setstate(state)
-        if self.record is not None and not t.hidden:
-            self.record[key] = value
-        return value
 
 
-class _Failed(Exception):
+class ReferenceSession:
+    """Answers the student's side with the reference too, here: for recording the bundle's
+    answers and for proving a folder's tests pass on the reference (no worker, no student)."""
+
+    cell_error: dict = {}
+    expired_reason = ""
+
+    def __init__(self, ns: dict, probes: dict):
+        self.ns, self.probes = ns, probes
+
+    def expired(self) -> bool:
+        return False
+
+    def ask(self, probe, args, seed, forbid, timeout):
+        import torch
+
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            random.seed(seed)
+            try:
+                with redirect_stdout(io.StringIO()):
+                    return self.probes[probe](self.ns, *args), []
+            except Exception as e:
+                return ProbeError(f"{type(e).__name__}: {e}", type(e).__name__), []
+
+
+class _Failed(CheckFailed):
     "A test that cannot run for a reason the student must fix (its cell did not run)."
+
+
+def _label(probe: str, args) -> str:
+    return f"call:{args[0]}" if probe == "call" and args and isinstance(args[0], str) else probe
 
 
 def _short(args) -> str:
@@ -302,27 +358,65 @@ def _where(excinfo, item) -> tuple[str, int]:
     return item.location[0], line
 
 
+# pytest is not thread-safe (its compile of sources, its global hooks): one run at a time per
+# process. Threads of a batch still overlap everything else (worker start, cells, the MNIST run).
+LOCK = threading.Lock()
+
+
 def run_tests(tests_dir: Path, grading: Grading, hidden: bool, select: list[str] | None = None):
     "Run the public (and hidden) tests of one assignment; fills `grading.results`."
+    with LOCK:
+        return _run_tests(tests_dir, grading, hidden, select)
+
+
+def collect(tests_dir: Path, hidden: bool) -> list[Test]:
+    "The tests of an assignment without running them: exercise, name, visibility, and points."
+    key = (str(tests_dir), hidden)
+    if key not in _COLLECTED:
+        g = Grading(None, None, {}, lambda gid: [], 0)
+        found: list = []
+
+        class Items:
+            @pytest.hookimpl(trylast=True)
+            def pytest_collection_modifyitems(self, items):
+                for item in items:
+                    m = item.get_closest_marker("points")
+                    points = float(m.args[0]) if m and m.args else 0.0
+                    found.append((g.test_of(item), points))
+
+        with LOCK:
+            g.tests_dir = tests_dir
+            _pytest(tests_dir, [g, Items()], hidden, ["--collect-only"])
+        if g.errors:
+            raise InstructorError("\n".join(g.errors))
+        _COLLECTED[key] = found
+    return list(_COLLECTED[key])
+
+
+_COLLECTED: dict = {}
+
+
+def _run_tests(tests_dir, grading, hidden, select):
     grading.tests_dir = tests_dir
-    args = [str(tests_dir), *PYTEST_ARGS, "--rootdir", str(tests_dir)]
+    code = _pytest(tests_dir, [grading], hidden, select or [])
+    grading.results.sort(key=lambda r: r.hidden)  # public checks first, as in every report
+    if code not in (0, 1, 5) and not grading.errors:
+        grading.errors.append(f"pytest could not run the tests in {tests_dir} (exit code {code})")
+    return grading
+
+
+def _pytest(tests_dir: Path, plugins: list, hidden: bool, extra: list[str]) -> int:
+    args = [str(tests_dir), *PYTEST_ARGS, "--rootdir", str(tests_dir), *extra]
     if not hidden:
         args += ["--ignore", str(tests_dir / HIDDEN_DIR)]
-    args += select or []
-    import sys
-
     before = set(sys.modules)
     sys.path.insert(0, str(tests_dir))  # a hidden test may import its public file's hints
     try:
         with redirect_stdout(io.StringIO()):
-            code = pytest.main(args, plugins=[grading])
-        grading.results.sort(key=lambda r: r.hidden)  # public checks first, as in every report
+            return pytest.main(args, plugins=plugins)
     finally:
         sys.path.remove(str(tests_dir))
         for name in set(sys.modules) - before:  # another assignment may have a test_softmax too
             f = getattr(sys.modules[name], "__file__", None) or ""
             if f.startswith(str(tests_dir)):
                 del sys.modules[name]
-    if code not in (0, 1, 5) and not grading.errors:
-        grading.errors.append(f"pytest could not run the tests in {tests_dir} (exit code {code})")
-    return grading

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import torch
 
 from autograder import compare
@@ -32,8 +33,11 @@ NOT_IMPLEMENTED = (
 )
 
 
-class CheckFailed(AssertionError):
-    "A check did not pass; its text is the message the student reads."
+class CheckFailed(pytest.fail.Exception):
+    "A check did not pass; its text is the message the student reads (no traceback: it is ours)."
+
+    def __init__(self, msg: str):
+        super().__init__(msg, pytrace=False)
 
 
 class ProbeError:
