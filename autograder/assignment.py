@@ -17,6 +17,9 @@ class Exercise:
     grade_id: str
     defines: tuple[str, ...]
     title: str
+    forbidden: tuple[str, ...] = ()  # dotted names its cell may not reach (backdoors included)
+    methods: tuple[str, ...] = ()  # method names that are shortcuts on any object
+    aten: tuple[str, ...] = ()  # operators watched at run time
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,11 @@ class Assignment:
     @property
     def notebook(self) -> str:
         return f"{self.name}.ipynb"
+
+    @property
+    def folder(self) -> Path:
+        "The instructor's folder: the source notebook, assignment.toml, tests/."
+        return ROOT / "solutions" / self.name
 
     @property
     def solution(self) -> Path:
@@ -52,33 +60,81 @@ class Assignment:
     def ids(self) -> list[str]:
         return [e.grade_id for e in self.exercises]
 
+    def exercise(self, grade_id: str) -> Exercise | None:
+        return next((e for e in self.exercises if e.grade_id == grade_id), None)
 
-E = Exercise
-MINIBATCH = Assignment(
-    "minibatch",
-    (
-        E("softmax", ("softmax",), "softmax over the rows of a batch"),
-        E("logsumexp", ("logsumexp",), "a numerically stable logsumexp"),
-        E("log_softmax", ("log_softmax",), "log_softmax through logsumexp"),
-        E("nll", ("nll",), "negative log-likelihood"),
-        E("accuracy", ("accuracy",), "classification accuracy"),
-        E("module_registration", ("MyModule",), "registering modules in __setattr__"),
-        E("optimizer", ("Optimizer",), "an SGD optimizer"),
-        E("dataset", ("Dataset",), "a Dataset"),
-        E("sampler", ("Sampler",), "a Sampler that can shuffle"),
-        E("batch_sampler", ("BatchSampler",), "a BatchSampler"),
-        E("collate", ("collate",), "collating samples into a batch"),
-        E("dataloader", ("DataLoader",), "a DataLoader"),
-        E("fit", ("fit",), "a training loop with validation"),
-    ),
-    mnist_run=True,
-    # registration is the exercise: no nn.Module (nor any torch class) underneath MyModule
-    policy=Policy(no_bases=(("module_registration", ("torch",)),)),
-)
+    @property
+    def gated(self) -> list[str]:
+        "The exercises with shortcuts they may not use: each gets an own_implementation check."
+        no_bases = dict(self.policy.no_bases)
+        return [e.grade_id for e in self.exercises if e.forbidden or e.grade_id in no_bases]
+
+    def runtime_names(self, grade_id: str) -> list[str]:
+        "The torch functions and aten operators the worker watches while this exercise runs."
+        from autograder.forbidden import BACKDOORS
+
+        e = self.exercise(grade_id)
+        if e is None:
+            return []
+        names = [n for n in e.forbidden if n not in BACKDOORS and n.count(".") >= 1]
+        return names + list(e.aten)
+
+
+def load(toml: Path) -> Assignment:
+    "An assignment from its folder's assignment.toml; a mistake there names the file and key."
+    import tomllib
+
+    from autograder.forbidden import BACKDOORS
+
+    try:
+        d = tomllib.loads(toml.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise AssignmentError(f"{toml}: {e}") from None
+    try:
+        exercises = tuple(
+            Exercise(
+                x["id"],
+                tuple(x["defines"]),
+                x.get("title", x["id"]),
+                tuple(x.get("forbidden", ())) + tuple(BACKDOORS if x.get("backdoors") else ()),
+                tuple(x.get("methods", ())),
+                tuple(x.get("aten", ())),
+            )
+            for x in d["exercise"]
+        )
+        no_bases = tuple((x["id"], tuple(x["no_bases"])) for x in d["exercise"] if "no_bases" in x)
+        a = Assignment(
+            d["name"],
+            exercises,
+            setup_id=d.get("setup", "setup"),
+            mnist_run=bool(d.get("mnist_run", False)),
+            policy=Policy(no_bases=no_bases),
+        )
+    except (KeyError, TypeError) as e:
+        raise AssignmentError(f"{toml}: missing or malformed key {e}") from None
+    if a.name != toml.parent.name:
+        raise AssignmentError(f"{toml}: name {a.name!r} is not its folder's {toml.parent.name!r}")
+    return a
+
+
+class AssignmentError(Exception):
+    "A mistake in an assignment's folder (the instructor's), with the file."
+
+
+def _discover() -> dict[str, Assignment]:
+    "Every assignment with a folder: solutions/NAME/ in the kit, assignments/NAME/ in a bundle."
+    found: dict[str, Assignment] = {}
+    for where in ("assignments", "solutions"):  # the instructor's folder wins
+        for toml in sorted((ROOT / where).glob("*/assignment.toml")):
+            found[toml.parent.name] = load(toml)
+    return found
+
+
 # The graded MNIST run: it has no cell of its own and uses the student's whole pipeline.
 TRAINING_ID = "mnist_training"
 
-ASSIGNMENTS = {a.name: a for a in [MINIBATCH]}
+ASSIGNMENTS = _discover()
+MINIBATCH = ASSIGNMENTS.get("minibatch")
 
 
 def get(name: str = "minibatch") -> Assignment:

@@ -85,6 +85,7 @@ def build_bundle(a: Assignment, dest: Path) -> Path:
     shutil.copytree(PACKAGE, dest / "autograder", ignore=shutil.ignore_patterns(*LEFT_OUT))
     (dest / "assignments" / a.name).mkdir(parents=True)
     shutil.copy2(a.release, dest / "assignments" / a.name / a.notebook)
+    shutil.copy2(a.folder / "assignment.toml", dest / "assignments" / a.name / "assignment.toml")
     shutil.copy2(a.release, dest / a.notebook)
     # the public tests only: an allow-list of the folder's top-level test files and helpers
     public = dest / "tests" / a.name

@@ -4,29 +4,8 @@ from __future__ import annotations
 
 import ast
 
-SOFTMAX = [
-    "torch.softmax",
-    "torch.nn.functional.softmax",
-    "torch.Tensor.softmax",
-    "torch.special.softmax",
-    "torch.nn.Softmax",
-]
-LOGSUMEXP = ["torch.logsumexp", "torch.Tensor.logsumexp", "torch.special.logsumexp"]
-LOG_SOFTMAX = [
-    "torch.log_softmax",
-    "torch.nn.functional.log_softmax",
-    "torch.Tensor.log_softmax",
-    "torch.special.log_softmax",
-    "torch.nn.LogSoftmax",
-]
-LOSSES = [
-    "torch.nn.functional.nll_loss",
-    "torch.nn.functional.cross_entropy",
-    "torch.nn.NLLLoss",
-    "torch.nn.CrossEntropyLoss",
-]
-DATA = ["torch.utils.data"]
-# the doors behind the public functions: aten ops, the C bindings, switching the monitor off
+# the doors behind the public functions: aten ops, the C bindings, switching the monitor off.
+# An exercise with `backdoors = true` in its assignment.toml may not reach them either.
 BACKDOORS = [
     "torch.ops",
     "torch._C",
@@ -37,42 +16,40 @@ BACKDOORS = [
     "torch.overrides",
 ]
 
-# exercise id -> dotted prefixes its cell must not reach
-FORBIDDEN: dict[str, list[str]] = {
-    "softmax": SOFTMAX + LOG_SOFTMAX + BACKDOORS,
-    "logsumexp": LOGSUMEXP + BACKDOORS,
-    "log_softmax": LOG_SOFTMAX + LOGSUMEXP + SOFTMAX + BACKDOORS,
-    "nll": LOSSES + BACKDOORS,
-    "optimizer": ["torch.optim"],
-    "dataset": DATA,
-    "sampler": DATA,
-    "batch_sampler": DATA,
-    "collate": ["torch.utils.data"],
-    "dataloader": DATA,
-}
-FUNCS = {"softmax", "log_softmax", "logsumexp", "nll_loss", "cross_entropy", "SGD"}
-# tensor methods that are shortcuts whatever the object: x.softmax(1), x.logsumexp(1)
-METHODS = {
-    "softmax": {"softmax", "log_softmax"},
-    "logsumexp": {"logsumexp"},
-    "log_softmax": {"log_softmax", "logsumexp", "softmax"},
-}
+
+def _rules(exercise: str, a=None):
+    "The exercise's entry in its assignment (forbidden names, methods, operators), or None."
+    if a is None:
+        from autograder.assignment import get
+
+        a = get()
+    return a.exercise(exercise)
 
 
-# the aten operators those functions end in: watched below torch functions, so no alias, getattr
-# or DisableTorchFunction hides them
-ATEN = {
-    "softmax": ["aten._softmax", "aten._log_softmax"],
-    "logsumexp": ["aten.logsumexp"],
-    "log_softmax": ["aten._log_softmax", "aten.logsumexp", "aten._softmax"],
-    "nll": ["aten.nll_loss_forward", "aten.nll_loss2d_forward", "aten.nll_loss_nd"],
-}
-
-
-def runtime_names(exercise: str) -> list[str]:
+def runtime_names(exercise: str, a=None) -> list[str]:
     "The torch functions and aten operators the worker watches while this exercise's code runs."
-    names = [n for n in FORBIDDEN.get(exercise, []) if n not in BACKDOORS and n.count(".") >= 1]
-    return names + ATEN.get(exercise, [])
+    if _rules(exercise, a) is None:
+        return []
+    from autograder.assignment import get
+
+    return (a or get()).runtime_names(exercise)
+
+
+def function_names(banned) -> set[str]:
+    """The last part of each banned name that is a torch function (`nll_loss`, not the module
+    `data` of torch.utils.data): a constant with that name in a call may be a getattr on it."""
+    import importlib
+
+    out = set()
+    for dotted in banned:
+        mod, _, attr = dotted.rpartition(".")
+        try:
+            obj = getattr(importlib.import_module(mod), attr)
+        except (ImportError, AttributeError, ValueError):
+            continue
+        if callable(obj) and not isinstance(obj, type) and not attr.startswith("_"):
+            out.add(attr)
+    return out
 
 
 def aliases(tree: ast.AST, names: dict[str, str] | None = None) -> dict[str, str]:
@@ -114,10 +91,11 @@ def parse(source: str, setup: str = "") -> tuple[ast.AST, dict[str, str]] | None
     return tree, aliases(tree, names)
 
 
-def shortcuts(exercise: str, source: str, setup: str = "") -> list[str]:
+def shortcuts(exercise: str, source: str, setup: str = "", a=None) -> list[str]:
     "The forbidden names this cell uses, with line numbers; empty when it does its own work."
-    banned = FORBIDDEN.get(exercise, [])
-    methods = METHODS.get(exercise, set())
+    rules = _rules(exercise, a)
+    banned = list(rules.forbidden) if rules else []
+    methods = set(rules.methods) if rules else set()
     if (parsed := parse(source, setup)) is None:
         return []
     tree, names = parsed
@@ -135,7 +113,7 @@ def shortcuts(exercise: str, source: str, setup: str = "") -> list[str]:
             if mod and any(mod == b or mod.startswith(b + ".") for b in banned):
                 hit = mod
         elif isinstance(node, ast.Call):  # getattr(torch, "softmax") and friends
-            words = methods | (FUNCS & {b.rsplit(".", 1)[-1] for b in banned})
+            words = methods | function_names(banned)
             for a in node.args:
                 if isinstance(a, ast.Constant) and a.value in words:
                     hit = f"the name {a.value!r} (getattr?)"

@@ -345,9 +345,7 @@ def _all_fail_tests(tests, a: asg.Assignment, opts: Options, why: str) -> list[C
     "Every test fails with why (the notebook could not be read): the same rows as a graded one."
     out = [scoring.result(t.exercise, t.name, False, pts, t.hidden, why) for t, pts in tests]
     out.sort(key=lambda r: r.hidden)
-    out += [
-        scoring.result(gid, scoring.GATE, False, 0.0, False, why) for gid in forbidden.FORBIDDEN
-    ]
+    out += [scoring.result(gid, scoring.GATE, False, 0.0, False, why) for gid in a.gated]
     if opts.training:
         out.append(
             scoring.result(
@@ -359,9 +357,7 @@ def _all_fail_tests(tests, a: asg.Assignment, opts: Options, why: str) -> list[C
 
 def _all_fail(suite: Suite, a: asg.Assignment, opts: Options, why: str) -> list[CheckResult]:
     out = [scoring.result(c.exercise, c.name, False, c.points, c.hidden, why) for c in suite.checks]
-    out += [
-        scoring.result(gid, scoring.GATE, False, 0.0, False, why) for gid in forbidden.FORBIDDEN
-    ]
+    out += [scoring.result(gid, scoring.GATE, False, 0.0, False, why) for gid in a.gated]
     if opts.training:
         out.append(
             scoring.result(
@@ -413,9 +409,9 @@ def _run_checks(
             continue
         seed = run.rng_seed(run.seed(opts.seed))  # never the grading seed itself
         args, exp = expected[run.name].result()
-        got, seen = session.probe(run, args, seed, forbidden.runtime_names(gid))
+        got, seen = session.probe(run, args, seed, a.runtime_names(gid))
         crashes[gid] += isinstance(got, ProbeError) and got.kind == "WorkerGone"
-        seen_forbidden[gid].update(_watched(seen, forbidden.runtime_names(gid)))
+        seen_forbidden[gid].update(_watched(seen, a.runtime_names(gid)))
         answers[run.name] = (args, exp, got)
     runs = {r.name: r for r in suite.runs}
     out = []
@@ -458,7 +454,7 @@ def _run_tests(
         session,
         reference.ns,
         probes.PROBES,
-        forbidden.runtime_names,
+        a.runtime_names,
         opts.seed,
         recorded=reference.calls,
         crashes_per_exercise=opts.crashes_per_exercise,
@@ -522,15 +518,15 @@ def _gates(a, sub, session, seen_forbidden, stubs: dict | None = None) -> list[C
     origins = session.origins(names)
     out, no_bases = [], dict(a.policy.no_bases)
     for e in a.exercises:
-        if e.grade_id not in forbidden.FORBIDDEN and e.grade_id not in no_bases:
+        if e.grade_id not in a.gated:
             continue
-        banned = [*forbidden.FORBIDDEN.get(e.grade_id, []), *no_bases.get(e.grade_id, ())]
+        banned = [*e.forbidden, *no_bases.get(e.grade_id, ())]
         stubbed = (stubs or {}).get(e.grade_id)
         if e.grade_id in session.cell_error or stubbed:  # nothing was shown to be its own work
             why = session.cell_error.get(e.grade_id) or stubbed
             out.append(scoring.result(e.grade_id, scoring.GATE, False, 0.0, False, why))
             continue
-        found = forbidden.shortcuts(e.grade_id, sub.cells.get(e.grade_id, ""), sub.setup)
+        found = forbidden.shortcuts(e.grade_id, sub.cells.get(e.grade_id, ""), sub.setup, a)
         found += [f"{n} (called at run time)" for n in sorted(seen_forbidden.get(e.grade_id, ()))]
         for n in e.defines:
             mods = origins.get(n, [])

@@ -5,7 +5,8 @@ Gradescope (https://gradescope-autograders.readthedocs.io/en/latest/specs/) unpa
 then, for every submission, runs `run_autograder` (copied to `/autograder/run_autograder`) with the
 student's files in `/autograder/submission/`. The score is whatever `/autograder/results/
 results.json` says. The container is the instructor's, so the zip holds the whole grader: the
-package with its hidden checks, `reference/` and the released notebook, but not `solutions/`.
+package, the assignment's tests (hidden ones too, in `tests/NAME/`), `reference/` and the released
+notebook, but not `solutions/`.
 
 Both scripts take their root from $AUTOGRADER_ROOT (default `/autograder`) and `run_autograder`
 its Python from $AUTOGRADER_PYTHON (default the venv `setup.sh` makes), so the same zip runs in a
@@ -120,6 +121,12 @@ def _members(a: asg.Assignment) -> list[tuple[str, Path]]:
     if not a.release.exists():
         raise FileNotFoundError(f"{a.release} is missing: run `autograder release` first")
     out.append((f"assignments/{a.name}/{a.notebook}", a.release))
+    out.append((f"assignments/{a.name}/assignment.toml", a.folder / "assignment.toml"))
+    # the assignment's tests, hidden ones included (the container is the instructor's); no
+    # solutions/: the grader finds them in tests/NAME/ when there is no solutions folder
+    for p in sorted(a.tests.rglob("*.py")):
+        if "__pycache__" not in p.parts:
+            out.append((f"tests/{a.name}/{p.relative_to(a.tests).as_posix()}", p))
     return out
 
 

@@ -88,12 +88,12 @@ def record(runs: list[Run], path: Path, seed: int = 0, tests: Path | None = None
 
 def record_calls(tests: Path, ns: dict) -> dict:
     "Run the public tests with the reference on both sides; keep every reference answer they read."
-    from autograder import forbidden
+    from autograder.assignment import get
     from autograder.runner import Grading, InstructorError, ReferenceSession, run_tests
 
     calls: dict = {}
     g = Grading(
-        ReferenceSession(ns, probes.PROBES), ns, probes.PROBES, forbidden.runtime_names, 0,
+        ReferenceSession(ns, probes.PROBES), ns, probes.PROBES, get().runtime_names, 0,
         record=calls,
     )  # fmt: skip
     run_tests(tests, g, hidden=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder import assignment, forbidden, scoring
+from autograder import assignment, scoring
 from autograder.runner import collect
 
 
@@ -61,11 +61,10 @@ class NotebookFile(pytest.File):
             yield CheckItem.from_parent(
                 self, name=f"{t.exercise}::{t.name}", key=(t.exercise, t.name)
             )
-        for gid in a.ids:
-            if gid in forbidden.FORBIDDEN:
-                yield CheckItem.from_parent(
-                    self, name=f"{gid}::{scoring.GATE}", key=(gid, scoring.GATE)
-                )
+        for gid in a.gated:
+            yield CheckItem.from_parent(
+                self, name=f"{gid}::{scoring.GATE}", key=(gid, scoring.GATE)
+            )
         if a.mnist_run and not self.config.getoption("ag_no_training"):
             key = (assignment.TRAINING_ID, "reaches_accuracy")
             yield CheckItem.from_parent(self, name="::".join(key), key=key)

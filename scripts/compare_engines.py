@@ -82,6 +82,7 @@ def main(argv=None):
                 ro.passed != rn.passed
                 or hint_of(ro.message)
                 and hint_of(ro.message) != hint_of(rn.message)
+                and "not implemented yet" not in rn.message  # no advice on code not written
             ):
                 bad += 1
                 print(f"[{name}] {key}: old passed={ro.passed} new passed={rn.passed}")

@@ -40,8 +40,9 @@ def test_members_and_modes(autograder_zip):
     for needed in (
         "autograder/grade.py",
         "autograder/__main__.py",
-        "autograder/checks/minibatch.py",
-        "autograder/checks/minibatch_hidden.py",  # the container is ours: hidden checks go in
+        "tests/minibatch/test_softmax.py",
+        "tests/minibatch/hidden/test_softmax.py",  # the container is ours: hidden checks go in
+        "assignments/minibatch/assignment.toml",
         "reference/__init__.py",
         "assignments/minibatch/minibatch.ipynb",
         "requirements.txt",

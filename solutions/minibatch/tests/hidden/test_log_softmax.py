@@ -1,0 +1,77 @@
+"""log_softmax: hidden checks, on random shapes (the grading seed), extreme values, gradients."""
+
+import pytest
+import torch
+from test_log_softmax import HINTS  # noqa: I001  (the public files, beside this folder)
+from test_logsumexp import MAXTRICK
+
+from autograder.testing import expect, expect_each, hint, randn, random_shapes
+
+
+def rand_inputs(seed, scale=3.0):
+    "Random (N, C) batches, float32 and float64, including a single row and a single column."
+    return [
+        (randn(seed + i, *s, scale=scale, dtype=torch.float64 if i % 2 else torch.float32),)
+        for i, s in enumerate(random_shapes(seed))
+    ]
+
+
+def with_neg_inf(seed):
+    "A (6, 5) batch with a few -inf entries (masked logits), never a whole row."
+    x = randn(seed, 6, 5, scale=3.0)
+    x[0, 1] = x[3, 0] = x[3, 4] = float("-inf")
+    return x
+
+
+@pytest.mark.points(1)
+def test_random_shapes(student, reference, seed, grading_seed):
+    expect_each(
+        student,
+        reference,
+        "log_softmax",
+        rand_inputs(seed),
+        "log_softmax(x) on random (N, C) batches",
+        hints=HINTS,
+        seed=grading_seed,
+    )
+
+
+@pytest.mark.points(1)
+def test_gradient(student, reference, seed):
+    args = ("log_softmax", randn(seed, 5, 4, scale=2.0), randn(seed + 1, 5, 4))
+    expect(
+        student.run("call_grad", *args),
+        reference.run("call_grad", *args),
+        "the gradient of log_softmax(x) (autograd through it)",
+    )
+
+
+@pytest.mark.points(1)
+def test_large_values(student, reference):
+    x = randn(13, 5, 4, scale=1e4)
+    expect(
+        student.log_softmax(x),
+        reference.log_softmax(x),
+        "log_softmax(x) with |x| ≈ 1e4",
+        args=(x,),
+        call="log_softmax",
+        atol=1e-2,
+        hints=[
+            hint(
+                MAXTRICK + ", via logsumexp: log_softmax(x) = x - logsumexp(x)",
+                when=lambda a: not a.got.isfinite().all(),
+            )
+        ],
+    )
+
+
+@pytest.mark.points(1)
+def test_neg_inf_entries(student, reference):
+    x = with_neg_inf(14)
+    expect(
+        student.log_softmax(x),
+        reference.log_softmax(x),
+        "log_softmax(x) with some -inf entries",
+        args=(x,),
+        call="log_softmax",
+    )
