@@ -155,7 +155,7 @@ def grade_batch(
     def make_oracle():
         from autograder.oracle import Oracle  # imports torch: not before the first worker starts
 
-        return Oracle(opts.recorded)
+        return Oracle(opts.recorded, opts.assignment)
 
     oracle, failed = _Locked(make_oracle, threading.Lock()), []
     names = names or _unique_names(paths)
@@ -248,10 +248,6 @@ class _Locked:
 
     def __init__(self, make, lock: threading.Lock):
         self.make, self.lock, self.oracle = make, lock, None
-
-    def get(self, run, seed):
-        with self.lock:
-            return self.resolve().get(run, seed)
 
     def resolve(self):
         "The oracle itself (the pytest tests compute under runner.LOCK, one run at a time)."

@@ -10,27 +10,21 @@ import re
 import secrets
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autograder import assignment as asg
-from autograder import checks as chk
 from autograder import forbidden, hints, policy, scoring
-from autograder.checks import ProbeError
 from autograder.extract import Submission, extract
 from autograder.model import CheckResult, Report
+from autograder.runner import derive_seed
 from autograder.sandbox import Limits, WorkerGone, WorkerProcess, wait_ready
+from autograder.testing import NOT_IMPLEMENTED, ProbeError
 from autograder.training import TrainingConfig, test_accuracy
 
 if TYPE_CHECKING:
     from autograder.oracle import Oracle
-    from autograder.suite import Suite
-
-NOT_IMPLEMENTED = (
-    "not implemented yet: replace `raise NotImplementedError()` in cell {gid!r} with your code"
-)
 
 
 @dataclass
@@ -55,7 +49,6 @@ class Options:
     assignment: str = "minibatch"
     # the static policy (autograder.policy); off only where tests attack the layers behind it
     policy: bool = True
-    engine: str = "checks"  # "pytest": the assignment folder's tests (autograder.runner)
 
 
 class Session:
@@ -155,13 +148,6 @@ class Session:
         )
         self.worker.request({"op": "exec", "grade_id": "placeholder", "source": src}, 10)
 
-    def probe(self, run: chk.Run, args, seed: int, forbid: list[str]):
-        "The student's answer for a run: a value, or a ProbeError describing what went wrong."
-        timeout = run.timeout
-        if self.opts.probe_timeout and run.exercise != asg.TRAINING_ID:
-            timeout = min(timeout, self.opts.probe_timeout)
-        return self.ask(run.probe, args, seed, forbid, timeout)
-
     def ask(self, probe: str, args, seed: int, forbid: list[str], timeout: float):
         "The student's answer to one probe: a value, or a ProbeError; and what it was seen using."
         try:
@@ -221,43 +207,6 @@ def _cell_message(gid: str, ans: dict) -> str:
     return f"cell {gid!r} raised an error when it ran:\n{ans.get('error', '?')}"
 
 
-def _failure(run: chk.Run, got: ProbeError) -> str:
-    if got.kind == "NotImplementedError":
-        return NOT_IMPLEMENTED.format(gid=run.exercise)
-    return f"raised {got.text}" if got.kind != "WorkerGone" else got.text
-
-
-def judge(check: chk.Check, run: chk.Run, args, expected, got) -> tuple[bool, str]:
-    "Compare one answer; any surprise in the student's data is a failed check, never a crash."
-    try:
-        if isinstance(got, ProbeError):
-            problem = _failure(run, got)
-        else:
-            problem = check.compare(expected, got, args)
-    except Exception as e:
-        problem = f"the answer had an unexpected form ({type(e).__name__}: {str(e)[:200]})"
-    if not problem:
-        return True, ""
-    hint = chk.first_hint(check, expected, got, args)
-    return False, f"{check.what}: {problem}" + _inputs(run, args) + (
-        f"\nHint: {hint}" if hint else ""
-    )
-
-
-def _inputs(run: chk.Run, args) -> str:
-    "The call and its inputs, when they are small enough to print and paste into a cell."
-    if run.probe != "call" or not args or not isinstance(args[0], str):
-        return ""
-    import torch
-
-    from autograder.shrink import show
-
-    tensors = args[1:]
-    if not all(isinstance(t, torch.Tensor) and t.numel() <= 24 for t in tensors):
-        return ""
-    return f"\nCalled: {args[0]}({', '.join(show(t) for t in tensors)})"
-
-
 def grade_notebook(
     path: str | Path,
     *,
@@ -290,34 +239,20 @@ def grade_notebook(
         import torch
 
         from autograder.oracle import Oracle
-        from autograder.suite import load_suite
+        from autograder.runner import collect
 
         torch.set_num_threads(1)  # the parent's tensor work is small; leave the cores to workers
-        if opts.engine == "pytest":
-            from autograder.runner import collect
-
-            tests = collect(a.tests, opts.hidden)
-            # the student bundle ships no hidden tests: its reports say none ran
-            meta["hidden"] = opts.hidden and any(t.hidden for t, _ in tests)
-            if sub.error:
-                results = _all_fail_tests(tests, a, opts, sub.error)
-            else:
-                oracle = oracle or Oracle(opts.recorded)
-                results = _run_tests(a, sub, session, opts, oracle)
-                meta["cell_errors"] = dict(session.cell_error)
-                if session.instructor_errors:
-                    meta["instructor_errors"] = session.instructor_errors
+        tests = collect(a.tests, opts.hidden)
+        # the student bundle ships no hidden tests: its reports say none ran
+        meta["hidden"] = opts.hidden and any(t.hidden for t, _ in tests)
+        if sub.error:
+            results = _all_fail(tests, a, opts, sub.error)
         else:
-            suite = load_suite(opts.assignment, hidden=opts.hidden)
-            meta["hidden"] = opts.hidden and any(c.hidden for c in suite.checks)
-        if opts.engine == "pytest":
-            pass
-        elif sub.error:
-            results = _all_fail(suite, a, opts, sub.error)
-        else:
-            oracle = oracle or Oracle(opts.recorded)
-            results = _run_checks(suite, a, sub, session, opts, oracle, t0)
+            oracle = oracle or Oracle(opts.recorded, a.name)
+            results = _run_tests(a, sub, session, opts, oracle)
             meta["cell_errors"] = dict(session.cell_error)
+            if session.instructor_errors:
+                meta["instructor_errors"] = session.instructor_errors
             if session.training:
                 meta["training"] = session.training
     finally:
@@ -341,7 +276,7 @@ def _report(name: str, a: asg.Assignment, results: list[CheckResult], meta: dict
     return Report(name, {gid: scoring.exercise_score(gid, rs) for gid, rs in by_ex.items()}, meta)
 
 
-def _all_fail_tests(tests, a: asg.Assignment, opts: Options, why: str) -> list[CheckResult]:
+def _all_fail(tests, a: asg.Assignment, opts: Options, why: str) -> list[CheckResult]:
     "Every test fails with why (the notebook could not be read): the same rows as a graded one."
     out = [scoring.result(t.exercise, t.name, False, pts, t.hidden, why) for t, pts in tests]
     out.sort(key=lambda r: r.hidden)
@@ -353,87 +288,6 @@ def _all_fail_tests(tests, a: asg.Assignment, opts: Options, why: str) -> list[C
             )
         )
     return out
-
-
-def _all_fail(suite: Suite, a: asg.Assignment, opts: Options, why: str) -> list[CheckResult]:
-    out = [scoring.result(c.exercise, c.name, False, c.points, c.hidden, why) for c in suite.checks]
-    out += [scoring.result(gid, scoring.GATE, False, 0.0, False, why) for gid in a.gated]
-    if opts.training:
-        out.append(
-            scoring.result(
-                asg.TRAINING_ID, "reaches_accuracy", False, opts.training_config.points, False, why
-            )
-        )
-    return out
-
-
-def _run_checks(
-    suite: Suite,
-    a: asg.Assignment,
-    sub: Submission,
-    session: Session,
-    opts: Options,
-    oracle: Oracle,
-    t0: float,
-) -> list[CheckResult]:
-    # the reference's answers are computed on a thread while the worker boots and runs the cells
-    pool = ThreadPoolExecutor(1)
-    expected = {r.name: pool.submit(oracle.get, r, r.seed(opts.seed)) for r in suite.runs}
-    pool.shutdown(wait=False)
-    say = opts.progress or (lambda *a: None)
-    say("starting", 0, 1)
-    try:
-        session.ensure()
-    except WorkerGone:  # past the deadline, or crashed while starting: each check says so
-        session.worker = None
-    answers, seen_forbidden = {}, {gid: set() for gid in a.ids}
-    crashes = {gid: 0 for gid in a.ids}
-    for k, run in enumerate(suite.runs):
-        say("checks", k, len(suite.runs))
-        gid = run.exercise
-        if gid in session.cell_error:
-            continue
-        if crashes[gid] >= opts.crashes_per_exercise:
-            why = f"not run: earlier checks of {gid!r} crashed the worker {crashes[gid]} times"
-            answers[run.name] = (None, None, ProbeError(why, "WorkerGone"))
-            continue
-        if session.expired() or time.perf_counter() - t0 > opts.submission_timeout:
-            answers[run.name] = (
-                None,
-                None,
-                ProbeError(
-                    f"not run: the submission used up its {opts.submission_timeout:g} s",
-                    "WorkerGone",
-                ),
-            )
-            continue
-        seed = run.rng_seed(run.seed(opts.seed))  # never the grading seed itself
-        args, exp = expected[run.name].result()
-        got, seen = session.probe(run, args, seed, a.runtime_names(gid))
-        crashes[gid] += isinstance(got, ProbeError) and got.kind == "WorkerGone"
-        seen_forbidden[gid].update(_watched(seen, a.runtime_names(gid)))
-        answers[run.name] = (args, exp, got)
-    runs = {r.name: r for r in suite.runs}
-    out = []
-    for c in suite.checks:
-        if c.exercise in session.cell_error:
-            ok, msg = False, f"{c.what}: {session.cell_error[c.exercise]}"
-        else:
-            ok, msg = judge(c, runs[c.run], *answers[c.run])
-            if not ok and runs[c.run].probe == "call_each":
-                msg += _shrunk(session, runs[c.run], answers[c.run], oracle, opts.seed)
-        out.append(scoring.result(c.exercise, c.name, ok, c.points, c.hidden, msg))
-    stubs = {
-        runs[n].exercise: NOT_IMPLEMENTED.format(gid=runs[n].exercise)
-        for n, (_, _, got) in answers.items()
-        if isinstance(got, ProbeError) and got.kind == "NotImplementedError"
-    }
-    out += _gates(a, sub, session, seen_forbidden, stubs)
-    if opts.training:
-        say("training on MNIST", 0, 1)
-        out.append(_training(sub, session, opts))
-    say("done", 1, 1)
-    return [_explained(r, sub.outside) for r in out]
 
 
 def _run_tests(
@@ -477,21 +331,6 @@ def _explained(r: CheckResult, outside: set[str]) -> CheckResult:
     "A failed check's message, with the hint for a name grading cannot see (a demo cell's)."
     hint = "" if r.passed else hints.name_error(r.message, outside)
     return replace(r, message=r.message + hint) if hint else r
-
-
-def _shrunk(session: Session, run: chk.Run, answer: tuple, oracle, seed: int) -> str:
-    "For a failed randomized check: the smallest failing input, and the seed that replays it."
-    from autograder.shrink import shrink
-
-    args, exp, got = answer
-    note = f"\nReplay: autograder grade NOTEBOOK --out DIR --seed {seed}"
-    if isinstance(got, ProbeError) or not isinstance(got, list):
-        return note
-    ref_ns = getattr(getattr(oracle, "oracle", oracle), "ns", None)
-    try:
-        return shrink(session, run, args, exp, got, ref_ns, run.seed(seed)) + note
-    except Exception:  # shrinking is a courtesy: it must never cost the report
-        return note
 
 
 def _watched(seen, names: list[str]) -> list[str]:
@@ -566,7 +405,6 @@ def _training(sub: Submission, session: Session, opts: Options) -> CheckResult:
             f"the MNIST run needs your {', '.join(broken)} cell(s), which did not run; "
             "fix those first"
         )
-    run = chk.Run("mnist", asg.TRAINING_ID, "train_mnist", lambda s: (), timeout=cfg.timeout)
     # A fresh worker: this result is visible, so the process whose error text and numbers it
     # shows must never have seen a hidden check's inputs (a fit could raise with them).
     if session.worker is not None:
@@ -586,7 +424,7 @@ def _training(sub: Submission, session: Session, opts: Options) -> CheckResult:
         _device(opts.device),
     ]
     # the worker's RNG seed: a one-way function of the grading seed, never the seed itself
-    got, _ = session.probe(run, args, chk.derive_seed(opts.seed, "mnist"), [])
+    got, _ = session.ask("train_mnist", args, derive_seed(opts.seed, "mnist"), [], cfg.timeout)
     what = (
         f"training the lesson's MLP on MNIST with your pipeline ({cfg.epochs} epochs, "
         f"bs={cfg.bs}, lr={cfg.lr})"
@@ -594,7 +432,7 @@ def _training(sub: Submission, session: Session, opts: Options) -> CheckResult:
     if isinstance(got, ProbeError):
         if got.kind == "NotImplementedError":
             return fail(f"{what}: part of your pipeline is not implemented yet")
-        return fail(f"{what}: {_failure(run, got)[:1500]}")
+        return fail(f"{what}: {got.message[:1500]}")
     if not isinstance(got, dict):
         return fail(f"{what}: the run returned no weights")
     wrong = _pipeline_counts(got.get("counts"), cfg)

@@ -302,8 +302,9 @@ def expect_each(
     exp = reference.run("call_each", name, inputs)
     if isinstance(got, ProbeError):
         fail(what, got.message, Answer(exp, got, ()), hints)
-    if not isinstance(got, list) or len(got) != len(inputs):
-        fail(what, f"the probe returned {compare.describe(got)}, expected {len(inputs)} answers")
+    wrong = count(got, len(inputs), "the probe returned {} answers (one per input)")
+    if wrong:
+        fail(what, wrong)
     for i, (e, g) in enumerate(zip(exp, got)):
         args = tuple(inputs[i])
         shape = tuple(args[0].shape)

@@ -48,7 +48,7 @@ def validate(name: str = "minibatch", training: bool = True, workers: int = 2, s
     from autograder.bank import cases
 
     a = assignment.get(name)
-    oracle = _Locked(Oracle, threading.Lock())
+    oracle = _Locked(lambda: Oracle(None, a.name), threading.Lock())
     opts = Options(seed=0, assignment=a.name)
     problems: list[str] = []
     sol = grade_notebook(a.solution, training=training, options=opts, oracle=oracle)

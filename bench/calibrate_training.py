@@ -15,7 +15,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-import reference as ref
+from reference import minibatch as ref
 from autograder.data import load_mnist
 from autograder.training import TrainingConfig, test_accuracy
 

@@ -13,7 +13,7 @@ t0 = time.perf_counter()
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-import reference as ref  # noqa: E402
+from reference import minibatch as ref  # noqa: E402
 from autograder.data import load_mnist  # noqa: E402
 from autograder.training import TrainingConfig  # noqa: E402
 

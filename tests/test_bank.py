@@ -13,9 +13,8 @@ import re
 import pytest
 
 from autograder.assignment import get
-from autograder.bank.minibatch import ALTERNATIVES, BUGS, LESSON, Bug
 from autograder.grade import Options, grade_notebook
-from tests.bank import make_submission
+from tests.bank import ALTERNATIVES, BUGS, LESSON, Bug, make_submission
 
 IDS = get().ids
 SEED = 1234

@@ -19,10 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import reference
 from autograder.assignment import get
-from autograder.bank.minibatch import ALTERNATIVES, BUGS, LESSON, SETUP, Bug
-from tests.bank import grade_id, make_submission, notebook
+from reference import minibatch as reference
+from tests.bank import ALTERNATIVES, BUGS, LESSON, SETUP, Bug, grade_id, make_submission, notebook
 
 A = get()
 DEFINES = {e.grade_id: e.defines for e in A.exercises}

@@ -36,7 +36,7 @@ def test_bundle_leaves_out_solutions_reference_and_hidden_checks(bundle):
     assert not [f for f in files if f.startswith(("solutions", "reference"))]
     assert not [f for f in files if "hidden" in f or "bank" in f or f.endswith("release.py")]
     text = "\n".join(p.read_text(errors="ignore") for p in bundle.rglob("*.py"))
-    hidden = (ROOT / "autograder" / "checks" / "minibatch_hidden.py").read_text()
+    hidden = (ROOT / "solutions" / "minibatch" / "tests" / "hidden" / "test_sampler.py").read_text()
     assert "reshuffles_every_pass" in hidden and "reshuffles_every_pass" not in text
     assert "BEGIN SOLUTION" not in (bundle / "minibatch.ipynb").read_text()
     for name in (

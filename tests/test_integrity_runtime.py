@@ -7,16 +7,13 @@ import re
 
 import pytest
 
-from autograder.assignment import TRAINING_ID
-from autograder.checks import Run, derive_seed
-from autograder.oracle import Oracle
-from autograder.suite import load_suite
+from autograder import probes
+from autograder.assignment import TRAINING_ID, get
+from autograder.oracle import reference_namespace
+from autograder.runner import Grading, ReferenceSession, derive_seed, run_tests
 from tests.bank import make_submission
 from tests.conftest import SEED, grade
 
-SUITE = load_suite("minibatch", hidden=True)
-RUNS = {r.name: r for r in SUITE.runs}
-CHECKS = {(c.exercise, c.name): c for c in SUITE.checks}
 THREAD = "threading (a thread ran while the probe ran) (called at run time)"
 
 
@@ -25,13 +22,17 @@ def gate(report, gid):
 
 
 def test_worker_seed_is_a_one_way_function_of_the_grading_seed():
-    hidden, public = RUNS["softmax_random"], RUNS["softmax_small"]
-    assert hidden.rng_seed(hidden.seed(SEED)) == derive_seed(SEED, "softmax_random") != SEED
+    g = Grading(None, None, {}, lambda gid: [], SEED)
+    hidden = type("T", (), {"hidden": True})()
+    public = type("T", (), {"hidden": False})()
+    assert g.rng_of(hidden, "call:softmax:abc") == derive_seed(SEED, "call:softmax:abc") != SEED
     assert derive_seed(SEED, "a") != derive_seed(SEED, "b")
     assert derive_seed(SEED, "a") != derive_seed(SEED + 1, "a")
     assert all(0 <= derive_seed(s, "x") < 2**31 for s in (0, 1, 2**31 - 1, 2**40))
-    # public runs keep their public seed: the bundle's recorded answers were made with it
-    assert public.rng_seed(public.seed(SEED)) == public.seed(SEED) == public.seed(99)
+    # public questions keep a fixed seed: the bundle's recorded answers were made with it
+    other = Grading(None, None, {}, lambda gid: [], 99)
+    assert g.rng_of(public, "call:softmax:abc") == other.rng_of(public, "call:softmax:abc")
+    assert g.rng_of(hidden, "call:softmax:abc") != other.rng_of(hidden, "call:softmax:abc")
 
 
 def test_hidden_probe_does_not_see_the_grading_seed(tmp_path):
@@ -45,7 +46,6 @@ def test_hidden_probe_does_not_see_the_grading_seed(tmp_path):
     assert {"random_shapes", "gradient"} <= set(seen), seen  # the two randomized runs
     assert SEED not in seen.values()
     assert seen["random_shapes"] != seen["gradient"]
-    assert seen["random_shapes"] == derive_seed(SEED, "softmax_random")
 
 
 def test_a_thread_is_flagged_at_run_time(tmp_path):
@@ -105,9 +105,31 @@ def test_solution_passes_every_gate(solution_report):
             assert c.passed, (gid, c.name, c.message)
 
 
-def _expected(run_name):
-    run = RUNS[run_name]
-    return Oracle().get(run, run.seed(SEED))
+class Canned:
+    "A worker that answers every question with the same data: what a forged answer looks like."
+
+    cell_error: dict = {}
+    expired_reason = ""
+
+    def __init__(self, answer):
+        self.answer = answer
+
+    def expired(self):
+        return False
+
+    def ask(self, probe, args, seed, forbid, timeout):
+        return self.answer, []
+
+
+def run_one(session, exercise, name):
+    "One test of the minibatch folder, public or hidden, against `session`'s answers."
+    a, ns = get("minibatch"), reference_namespace("minibatch")
+    g = Grading(session, ns, probes.PROBES, a.runtime_names, SEED)
+    public = (a.tests / f"test_{exercise}.py").read_text()
+    where = "" if f"def test_{name}(" in public else "hidden/"
+    run_tests(a.tests, g, hidden=True, select=[f"{where}test_{exercise}.py::test_{name}"])
+    (r,) = g.results
+    return r
 
 
 @pytest.mark.parametrize(
@@ -130,7 +152,7 @@ def _expected(run_name):
         (("sampler", "reshuffles_every_pass"), [], "iterated 0 times, expected 4"),
         (("sampler", "in_order_without_shuffle"), [[], []], "yielded 0 indices, expected 10"),
         (("sampler", "single_item"), [], "iterated 0 times, expected 2"),
-        (("softmax", "random_shapes"), [], "returned 0 answers"),
+        (("softmax", "random_shapes"), [], "0 answers"),
         (("dataset", "int_and_slice"), {"len": {"value": 10}, "items": []}, "returned 0 items"),
         (
             ("optimizer", "zero_grad_clears"),
@@ -150,11 +172,11 @@ def _expected(run_name):
     ],
 )
 def test_an_empty_answer_never_passes(check, empty, words):
-    c = CHECKS[check]
-    args, exp = _expected(c.run)
-    problem = c.compare(exp, empty, args)
-    assert problem and words in problem, problem
-    assert c.compare(exp, exp, args) is None  # the reference's own answer still passes
+    r = run_one(Canned(empty), *check)
+    assert not r.passed and words in r.message, r.message
+    # the reference's own answers pass the same test
+    ns = reference_namespace("minibatch")
+    assert run_one(ReferenceSession(ns, probes.PROBES), *check).passed
 
 
 PRETRAINED = """
@@ -198,8 +220,3 @@ def test_a_fit_that_takes_no_steps_fails_the_mnist_run_on_the_count(tmp_path):
         c.message
     )
     assert "test accuracy" not in c.message  # judged on the counts before accuracy
-
-
-def test_run_rng_seed_of_a_fixed_run_is_its_public_seed():
-    r = Run("x", "softmax", "call", lambda s: (), fixed_seed=True)
-    assert r.rng_seed(r.seed(5)) == r.seed(5)

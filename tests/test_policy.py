@@ -10,7 +10,7 @@ import pytest
 from autograder import policy
 from autograder.assignment import get
 from autograder.bank import cases
-from autograder.bank import minibatch as bank
+from tests.bank import BANK as bank
 from tests.bank import make_submission
 from tests.conftest import grade
 

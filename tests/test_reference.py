@@ -17,7 +17,7 @@ from torch import nn
 from torch.testing import assert_close
 from torch.utils import data as tud
 
-import reference as ref
+from reference import minibatch as ref
 
 DTYPES = [torch.float32, torch.float64]
 INF = float("inf")

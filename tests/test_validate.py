@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import autograder.bank as bank
-from autograder.bank.minibatch import LESSON, Bug
 from autograder.validate import validate
+from tests.bank import LESSON, Bug
 
 WRONG = "def nll(pred, y):\n    return -pred[range(len(y)), y].sum()\n"
 

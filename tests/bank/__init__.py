@@ -1,4 +1,7 @@
-"""The bank lives in the package (`autograder validate` runs it); tests import it from here too."""
+"""The minibatch assignment's bank (solutions/minibatch/bank.py) and the helpers that use it."""
 
-from autograder.bank import grade_id, make_submission, notebook  # noqa: F401
-from autograder.bank.minibatch import ALTERNATIVES, BUGS, LESSON, SETUP, Bug  # noqa: F401
+from autograder.assignment import get
+from autograder.bank import Bug, grade_id, load, make_submission, notebook  # noqa: F401
+
+BANK = load(get("minibatch"))
+ALTERNATIVES, BUGS, LESSON, SETUP = BANK.ALTERNATIVES, BANK.BUGS, BANK.LESSON, BANK.SETUP

@@ -8,23 +8,14 @@ after the locked setup cell (`SETUP`) and the earlier exercise cells, in one sha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from textwrap import dedent
+
+from autograder.bank import Bug
 
 
 def _cell(src: str) -> str:
     "Source written indented inside this file, as the notebook cell holds it."
     return dedent(src).strip() + "\n"
-
-
-@dataclass(frozen=True)
-class Bug:
-    "A known mistake: the grader must take points off `source`'s exercise and say why in `words`."
-
-    name: str
-    source: str
-    words: tuple[str, ...]  # a good feedback message holds one, as a whole word (lowercase)
-    also: tuple[str, ...] = ()  # other exercise ids this bug may legitimately cost points
 
 
 # What the locked setup cell imports; the in-process sanity tests run the bank after it.
