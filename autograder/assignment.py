@@ -57,6 +57,32 @@ class Assignment:
         return kit if kit.is_dir() else ROOT / "tests" / self.name
 
     @property
+    def probes_file(self) -> Path | None:
+        """The assignment's own probes (scenarios its tests run on both sides), if it has any:
+        solutions/NAME/probes.py in the kit, assignments/NAME/probes.py in a bundle or zip."""
+        for p in (self.folder / "probes.py", ROOT / "assignments" / self.name / "probes.py"):
+            if p.is_file():
+                return p
+        return None
+
+    def probes(self) -> dict:
+        "Every probe its tests may ask for: the kit's generic ones and its own, by name."
+        import importlib.util
+        import sys
+
+        from autograder import probes
+
+        if self.probes_file is None:
+            return dict(probes.PROBES)
+        key = f"_ag_probes_{self.name}"
+        if key not in sys.modules:
+            spec = importlib.util.spec_from_file_location(key, self.probes_file)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            sys.modules[key] = mod
+        return probes.assignment_probes(sys.modules[key])
+
+    @property
     def ids(self) -> list[str]:
         return [e.grade_id for e in self.exercises]
 

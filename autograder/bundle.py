@@ -85,6 +85,8 @@ def build_bundle(a: Assignment, dest: Path) -> Path:
     (dest / "assignments" / a.name).mkdir(parents=True)
     shutil.copy2(a.release, dest / "assignments" / a.name / a.notebook)
     shutil.copy2(a.folder / "assignment.toml", dest / "assignments" / a.name / "assignment.toml")
+    if a.probes_file is not None:  # the worker runs them on the student's names
+        shutil.copy2(a.probes_file, dest / "assignments" / a.name / "probes.py")
     shutil.copy2(a.release, dest / a.notebook)
     # the public tests only: an allow-list of the folder's top-level test files and helpers
     public = dest / "tests" / a.name

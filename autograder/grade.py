@@ -87,7 +87,8 @@ class Session:
         if self.restarts > self.opts.max_restarts:
             raise WorkerGone("the worker crashed too many times; later checks were not run")
         limits = replace(self.opts.limits, device=_device(self.opts.device))
-        self.worker, self.ready = WorkerProcess(limits, files=self.files), False
+        probes = asg.get(self.opts.assignment).probes_file
+        self.worker, self.ready = WorkerProcess(limits, files=self.files, probes=probes), False
         self.worker.deadline, self.worker.deadline_reason = self.deadline, self.expired_reason
         self.isolation, self.memory_cap = self.worker.isolation, self.worker.memory_cap
         if self.expired():  # the watchdog fired while this one was starting
@@ -294,7 +295,6 @@ def _run_tests(
     a: asg.Assignment, sub: Submission, session: Session, opts: Options, reference
 ) -> list[CheckResult]:
     "The assignment's pytest tests, run here against the worker's answers (autograder.runner)."
-    from autograder import probes
     from autograder.runner import Grading, run_tests
 
     reference = reference.resolve() if hasattr(reference, "resolve") else reference
@@ -307,7 +307,7 @@ def _run_tests(
     g = Grading(
         session,
         reference.ns,
-        probes.PROBES,
+        a.probes(),
         a.runtime_names,
         opts.seed,
         recorded=reference.calls,

@@ -122,6 +122,8 @@ def _members(a: asg.Assignment) -> list[tuple[str, Path]]:
         raise FileNotFoundError(f"{a.release} is missing: run `autograder release` first")
     out.append((f"assignments/{a.name}/{a.notebook}", a.release))
     out.append((f"assignments/{a.name}/assignment.toml", a.folder / "assignment.toml"))
+    if a.probes_file is not None:
+        out.append((f"assignments/{a.name}/probes.py", a.probes_file))
     # the assignment's tests, hidden ones included (the container is the instructor's); no
     # solutions/: the grader finds them in tests/NAME/ when there is no solutions folder
     for p in sorted(a.tests.rglob("*.py")):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from autograder import probes, protocol
+from autograder import protocol
 
 RECORDED = Path(__file__).resolve().parent / "expected.bin"  # present only in the student bundle
 
@@ -58,8 +58,9 @@ def record_calls(tests: Path, ns: dict, assignment: str | None = None) -> dict:
     from autograder.runner import Grading, InstructorError, ReferenceSession, run_tests
 
     calls: dict = {}
-    session = ReferenceSession(ns, probes.PROBES)
-    g = Grading(session, ns, probes.PROBES, get(assignment).runtime_names, 0, record=calls)
+    a = get(assignment) if assignment else get()
+    session = ReferenceSession(ns, a.probes())
+    g = Grading(session, ns, a.probes(), a.runtime_names, 0, record=calls)
     run_tests(tests, g, hidden=False)
     wrong = [f"{r.exercise}::{r.name}: {r.message[:300]}" for r in g.results if not r.passed]
     if g.errors or wrong:

@@ -134,9 +134,16 @@ def worker_env(threads: int, home: str) -> dict:
 class WorkerProcess:
     "One running worker: send a request, get data back, or learn that it is gone."
 
-    def __init__(self, limits: Limits = Limits(), files: dict[str, str] | None = None):
-        "files maps paths outside to paths the worker may read (the sandbox shows only those)."
-        self.limits, self.files = limits, dict(files or {})
+    def __init__(
+        self,
+        limits: Limits = Limits(),
+        files: dict[str, str] | None = None,
+        probes: Path | None = None,
+    ):
+        """files maps paths outside to paths the worker may read (the sandbox shows only those);
+        probes is the assignment's probes.py, loaded beside ours (copied in: its folder stays
+        hidden)."""
+        self.limits, self.files, self.probes_file = limits, dict(files or {}), probes
         self.home = tempfile.mkdtemp(prefix="ag-worker-")
         self.isolation = choose_isolation(limits.isolation)
         self.next_id = 0  # every request carries an id; the answer must echo it
@@ -148,7 +155,12 @@ class WorkerProcess:
         self.resp_r, resp_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        argv = [str(req_r), str(resp_w), str(limits.threads)]
+        argv = [str(req_r), str(resp_w), str(limits.threads), ""]
+        if probes is not None:  # a copy beside the worker's own files, never the folder itself
+            os.makedirs(os.path.join(self.home, "grader"), mode=0o755, exist_ok=True)
+            shutil.copy(probes, os.path.join(self.home, "grader", "assignment_probes.py"))
+            inside = "/grader" if self.isolation == "bwrap" else os.path.join(self.home, "grader")
+            argv[3] = os.path.join(inside, "assignment_probes.py")
         if self.isolation == "bwrap":
             cmd, cwd, env = bwrap_command(self, argv), "/", worker_env(limits.threads, "/tmp")
         else:
@@ -557,7 +569,7 @@ def bwrap_command(w: WorkerProcess, argv: list[str]) -> list[str]:
     """The worker inside bubblewrap: new pid, net, ipc and uts namespaces; read-only system and
     Python; a private size-capped /tmp; only the worker's own files and the files it was shown."""
     grader = Path(w.home) / "grader"
-    grader.mkdir(mode=0o755)
+    grader.mkdir(mode=0o755, exist_ok=True)
     os.chmod(w.home, 0o755)
     for f in ("worker.py", "protocol.py", "probes.py"):
         shutil.copy(HERE / f, grader / f)

@@ -65,7 +65,7 @@ def test_reference_curve_is_the_graders_measure_and_cached(reference, tmp_path, 
     def boom(*a, **k):
         raise AssertionError("trained again instead of reading the cache")
 
-    monkeypatch.setattr("autograder.probes.train_mnist", boom)
+    monkeypatch.setattr("autograder.feedback._train", boom)
     assert feedback.reference_curve(cfg, seed=3, cache=tmp_path) == first
     # the threshold does not change the curve, so it does not change the key either
     assert feedback.reference_curve(dataclasses.replace(cfg, threshold=0.5), 3, tmp_path) == first

@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from autograder import probes
 from autograder.assignment import TRAINING_ID, get
 from autograder.oracle import reference_namespace
 from autograder.runner import Grading, ReferenceSession, derive_seed, run_tests
@@ -124,7 +123,7 @@ class Canned:
 def run_one(session, exercise, name):
     "One test of the minibatch folder, public or hidden, against `session`'s answers."
     a, ns = get("minibatch"), reference_namespace("minibatch")
-    g = Grading(session, ns, probes.PROBES, a.runtime_names, SEED)
+    g = Grading(session, ns, a.probes(), a.runtime_names, SEED)
     public = (a.tests / f"test_{exercise}.py").read_text()
     where = "" if f"def test_{name}(" in public else "hidden/"
     run_tests(a.tests, g, hidden=True, select=[f"{where}test_{exercise}.py::test_{name}"])
@@ -176,7 +175,7 @@ def test_an_empty_answer_never_passes(check, empty, words):
     assert not r.passed and words in r.message, r.message
     # the reference's own answers pass the same test
     ns = reference_namespace("minibatch")
-    assert run_one(ReferenceSession(ns, probes.PROBES), *check).passed
+    assert run_one(ReferenceSession(ns, get().probes()), *check).passed
 
 
 PRETRAINED = """
