@@ -8,11 +8,11 @@ import sys
 
 import nbformat
 import pytest
-from autograder.checks import Check, Run
 
 from autograder import assignment, oracle, release
 from autograder.assignment import Assignment, Exercise
 from autograder.bank import make_submission
+from autograder.checks import Check, Run
 from autograder.grade import Options, grade_notebook
 from autograder.new import EXAMPLE, ScaffoldError, scaffold, snippet
 from autograder.validate import bug_problems, full_marks
