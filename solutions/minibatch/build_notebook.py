@@ -45,10 +45,12 @@ def exercise(grade_id: str, text: str):
     return new_code_cell(_src(text), metadata=meta)
 
 
-def selfcheck(grade_id: str, text: str):
-    "A public, zero-point test cell the student can run; our grader does the scoring."
+def selfcheck(grade_id: str):
+    """A locked, zero-point test cell the student can run: the exercise's public tests, the same
+    ones `pytest` and `autograder check` run (autograder.selfcheck). Our grader does the scoring."""
     meta = _nbgrader(f"{grade_id}_selfcheck", grade=True, solution=False, locked=True, points=0)
-    return new_code_cell(_src(text), metadata=meta)
+    source = f'from autograder.selfcheck import check\ncheck("{grade_id}")'
+    return new_code_cell(source, metadata=meta)
 
 
 CELLS = [
@@ -62,11 +64,14 @@ CELLS = [
 
     **How the exercises work.** Cells containing `# YOUR CODE HERE` are yours: replace the
     `raise NotImplementedError()` line with your code and keep the `def` / `class` lines as they
-    are. The cell after each exercise is a quick self-check worth no points; run it to catch
-    obvious mistakes. The grader runs the setup cell and your exercise cells (nothing else), checks
-    them more thoroughly against its own answers, and finally trains a network on MNIST with your
-    whole pipeline. So an exercise cell must define its names without relying on any other cell
-    except the setup cell and earlier exercises.
+    are. The cell after each exercise is its self-check, worth no points: it runs that
+    exercise's public checks, the same ones `pytest` and `autograder check` run, on the code you
+    have run in this notebook, prints a line per check (with a hint when it recognises a common
+    mistake) and ends in an error if one fails. The grader runs the setup cell and your exercise
+    cells (nothing else) on its own, with the same public checks, hidden checks on other inputs, a
+    check that you did not call the built-in an exercise asks you to write, and finally a network
+    trained on MNIST with your whole pipeline. So an exercise cell must define its names without
+    relying on any other cell except the setup cell and earlier exercises.
     """),
     setup("""
     import math
@@ -174,17 +179,7 @@ CELLS = [
             ### END SOLUTION
         """,
     ),
-    selfcheck(
-        "softmax",
-        """
-        t = torch.randn(4, 10)
-        torch.testing.assert_close(softmax(t), F.softmax(t, dim=1))
-        torch.testing.assert_close(softmax(t).sum(dim=1), torch.ones(4))
-        big = tensor([[300.0, 301.0, 302.0], [-5.0, 0.0, 1000.0]])
-        torch.testing.assert_close(softmax(big), F.softmax(big, dim=1))
-        print("softmax: self-check passed")
-        """,
-    ),
+    selfcheck("softmax"),
     code("""
     softmax(pred)[:3], softmax(pred).sum(dim=1)[:3]
     """),
@@ -241,17 +236,7 @@ CELLS = [
             ### END SOLUTION
         """,
     ),
-    selfcheck(
-        "logsumexp",
-        """
-        t = torch.randn(5, 7)
-        torch.testing.assert_close(logsumexp(t), torch.logsumexp(t, dim=1, keepdim=True))
-        extreme = tensor([[1000.0, 1000.0, 999.0], [-1000.0, -999.0, -1001.0]])
-        expected = torch.logsumexp(extreme, dim=1, keepdim=True)
-        torch.testing.assert_close(logsumexp(extreme), expected)
-        print("logsumexp: self-check passed")
-        """,
-    ),
+    selfcheck("logsumexp"),
     code("""
     extreme = tensor([[1000.0, 1000.0, 999.0], [-1000.0, -999.0, -1001.0]])
     naive_lse = extreme.exp().sum(dim=1, keepdim=True).log()
@@ -273,19 +258,7 @@ CELLS = [
             ### END SOLUTION
         """,
     ),
-    selfcheck(
-        "log_softmax",
-        """
-        t = torch.randn(3, 6)
-        torch.testing.assert_close(log_softmax(t), F.log_softmax(t, dim=1))
-        extreme = tensor([[1000.0, 1000.0, 999.0], [-1000.0, -999.0, -1001.0]])
-        # x - logsumexp(x) subtracts two numbers near 1000, so allow float32 rounding there
-        torch.testing.assert_close(
-            log_softmax(extreme), F.log_softmax(extreme, dim=1), atol=1e-4, rtol=1e-4
-        )
-        print("log_softmax: self-check passed")
-        """,
-    ),
+    selfcheck("log_softmax"),
     code("""
     log_probs = log_softmax(pred)
     torch.testing.assert_close(log_probs, F.log_softmax(pred, dim=1))
@@ -329,16 +302,7 @@ CELLS = [
             ### END SOLUTION
         """,
     ),
-    selfcheck(
-        "nll",
-        """
-        lp = F.log_softmax(torch.randn(6, 5), dim=1)
-        targets = tensor([0, 4, 2, 2, 1, 3])
-        torch.testing.assert_close(nll(lp, targets), F.nll_loss(lp, targets))
-        assert nll(lp, targets).shape == (), "nll should return a scalar"
-        print("nll: self-check passed")
-        """,
-    ),
+    selfcheck("nll"),
     code("""
     nll(log_probs, ys), F.nll_loss(F.log_softmax(pred, dim=1), ys), F.cross_entropy(pred, ys)
     """),
@@ -369,16 +333,7 @@ CELLS = [
             ### END SOLUTION
         """,
     ),
-    selfcheck(
-        "accuracy",
-        """
-        scores = tensor([[0.1, 2.0, -1.0], [3.0, 0.0, 0.5], [0.2, 0.1, 0.9], [1.0, 1.5, 0.0]])
-        assert accuracy(scores, tensor([1, 0, 2, 0])).item() == 0.75
-        assert accuracy(scores, tensor([1, 0, 2, 1])).item() == 1.0
-        assert accuracy(scores, tensor([1, 0, 2, 1])).dtype.is_floating_point
-        print("accuracy: self-check passed")
-        """,
-    ),
+    selfcheck("accuracy"),
     md("""
     Now the full training set. One *epoch* walks through it in mini-batches of `bs` images. For
     each batch: compute the predictions and the loss, let autograd fill in the gradients, move
@@ -538,21 +493,7 @@ CELLS = [
                 ### END SOLUTION
         """,
     ),
-    selfcheck(
-        "module_registration",
-        """
-        mm = MyModule(4, 3, 2)
-        assert isinstance(mm.l1, nn.Linear) and mm.l1.weight.shape == (3, 4)
-        assert isinstance(mm.l2, nn.Linear) and mm.l2.weight.shape == (2, 3)
-        expected = [mm.l1.weight, mm.l1.bias, mm.l2.weight, mm.l2.bias]
-        got = list(mm.parameters())
-        assert len(got) == 4 and all(a is b for a, b in zip(got, expected)), "l1's, then l2's"
-        mm.l3 = nn.Linear(2, 2)
-        assert len(list(mm.parameters())) == 6, "a module assigned later is registered too"
-        assert "l1" in repr(mm) and "l3" in repr(mm)
-        print("MyModule: self-check passed")
-        """,
-    ),
+    selfcheck("module_registration"),
     code("""
     mine = MyModule(n_in, nh, n_out)
     print(mine)
@@ -676,26 +617,7 @@ CELLS = [
                 ### END SOLUTION
         """,
     ),
-    selfcheck(
-        "optimizer",
-        """
-        ours, theirs = nn.Linear(3, 2), nn.Linear(3, 2)
-        theirs.load_state_dict(ours.state_dict())
-        opts = Optimizer(ours.parameters(), lr=0.1), torch.optim.SGD(theirs.parameters(), lr=0.1)
-        inputs = torch.randn(5, 3)
-        for layer, opt in zip((ours, theirs), opts):
-            for _ in range(2):  # two steps: the parameters must still be there the second time
-                opt.zero_grad()
-                layer(inputs).pow(2).sum().backward()
-                opt.step()
-        torch.testing.assert_close(ours.weight, theirs.weight)
-        torch.testing.assert_close(ours.bias, theirs.bias)
-        opts[0].zero_grad()
-        assert all(p.grad is None or not p.grad.any() for p in ours.parameters())
-        assert Optimizer(ours.parameters()).lr == 0.5
-        print("Optimizer: self-check passed")
-        """,
-    ),
+    selfcheck("optimizer"),
     md("""
     `torch.optim.SGD` has the same interface (plus options such as momentum and weight decay), so
     the loop below runs unchanged with either optimizer (one epoch each):
@@ -755,21 +677,7 @@ CELLS = [
                 ### END SOLUTION
         """,
     ),
-    selfcheck(
-        "dataset",
-        """
-        inputs, labels = torch.arange(12.0).reshape(6, 2), tensor([0, 1, 0, 1, 1, 0])
-        ds = Dataset(inputs, labels)
-        assert len(ds) == 6
-        x0, y0 = ds[0]
-        assert torch.equal(x0, inputs[0]) and y0 == 0
-        xb, yb = ds[1:4]
-        assert xb.shape == (3, 2) and torch.equal(yb, labels[1:4])
-        xb, yb = ds[[5, 0]]
-        assert torch.equal(xb, inputs[[5, 0]]) and torch.equal(yb, labels[[5, 0]])
-        print("Dataset: self-check passed")
-        """,
-    ),
+    selfcheck("dataset"),
     code("""
     train_ds, valid_ds = Dataset(x_train, y_train), Dataset(x_valid, y_valid)
     assert len(train_ds) == len(x_train) and len(valid_ds) == len(x_valid)
@@ -844,18 +752,7 @@ CELLS = [
                 ### END SOLUTION
         """,
     ),
-    selfcheck(
-        "sampler",
-        """
-        fifty = torch.zeros(50, 1)
-        assert [int(i) for i in Sampler(fifty)] == list(range(50))
-        shuffled = Sampler(fifty, shuffle=True)
-        first, second = [int(i) for i in shuffled], [int(i) for i in shuffled]
-        assert sorted(first) == sorted(second) == list(range(50)), "each index exactly once"
-        assert first != list(range(50)) and first != second, "a fresh order on every pass"
-        print("Sampler: self-check passed")
-        """,
-    ),
+    selfcheck("sampler"),
     code("""
     # islice(iterable, n) takes the first n items of any iterable: a handy way to peek at one
     list(islice(Sampler(train_ds), 5)), list(islice(Sampler(train_ds, shuffle=True), 5))
@@ -895,16 +792,7 @@ CELLS = [
                 ### END SOLUTION
         """,
     ),
-    selfcheck(
-        "batch_sampler",
-        """
-        assert [list(b) for b in BatchSampler(range(10), 4)] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
-        kept = BatchSampler(range(10), 4, drop_last=True)
-        assert [list(b) for b in kept] == [[0, 1, 2, 3], [4, 5, 6, 7]]
-        assert [list(b) for b in kept] == [[0, 1, 2, 3], [4, 5, 6, 7]], "iterable more than once"
-        print("BatchSampler: self-check passed")
-        """,
-    ),
+    selfcheck("batch_sampler"),
     code("""
     list(islice(BatchSampler(Sampler(train_ds, shuffle=True), 4), 3))
     """),
@@ -932,16 +820,7 @@ CELLS = [
             ### END SOLUTION
         """,
     ),
-    selfcheck(
-        "collate",
-        """
-        samples = [(torch.full((3,), float(i)), tensor(i)) for i in range(4)]
-        xb, yb = collate(samples)
-        assert xb.shape == (4, 3) and torch.equal(xb[2], torch.full((3,), 2.0))
-        assert torch.equal(yb, tensor([0, 1, 2, 3]))
-        print("collate: self-check passed")
-        """,
-    ),
+    selfcheck("collate"),
     code("""
     xb, yb = collate([train_ds[i] for i in range(6)])
     xb.shape, yb
@@ -974,21 +853,7 @@ CELLS = [
                 ### END SOLUTION
         """,
     ),
-    selfcheck(
-        "dataloader",
-        """
-        inputs, labels = torch.arange(20.0).reshape(10, 2), torch.arange(10)
-        pairs = list(zip(inputs, labels))  # a plain list of (x, y) works as a dataset too
-        index_batches = [[0, 1, 2], [3, 4, 5], [9]]
-        loader = DataLoader(pairs, index_batches)
-        got = list(loader)
-        assert [len(yb) for _, yb in got] == [3, 3, 1]
-        assert torch.equal(got[0][0], inputs[:3]) and torch.equal(got[2][1], tensor([9]))
-        assert len(list(loader)) == 3, "a loader can be iterated again"
-        assert list(DataLoader(pairs, index_batches, collate_fn=len)) == [3, 3, 1]
-        print("DataLoader: self-check passed")
-        """,
-    ),
+    selfcheck("dataloader"),
     code("""
     bs = 512
     train_dl = DataLoader(train_ds, BatchSampler(Sampler(train_ds, shuffle=True), bs))
@@ -1077,26 +942,7 @@ CELLS = [
             ### END SOLUTION
         """,
     ),
-    selfcheck(
-        "fit",
-        """
-        xt, yt = torch.randn(40, 3), torch.randint(0, 2, (40,))
-        xv, yv = torch.randn(10, 3), torch.randint(0, 2, (10,))
-        net = nn.Linear(3, 2)
-        w0 = net.weight.detach().clone()
-        train_batches = [(xt[:16], yt[:16]), (xt[16:32], yt[16:32]), (xt[32:], yt[32:])]
-        valid_batches = [(xv[:7], yv[:7]), (xv[7:], yv[7:])]  # uneven on purpose
-        sgd = torch.optim.SGD(net.parameters(), lr=0.1)
-        loss, acc = fit(2, net, F.cross_entropy, sgd, train_batches, valid_batches)
-        assert isinstance(loss, float) and isinstance(acc, float)
-        assert not torch.equal(net.weight, w0), "fit should train the model"
-        with torch.no_grad():
-            out = net(xv)
-        assert math.isclose(loss, F.cross_entropy(out, yv).item(), rel_tol=1e-5), "weight by size"
-        assert math.isclose(acc, accuracy(out, yv).item(), rel_tol=1e-5)
-        print("fit: self-check passed")
-        """,
-    ),
+    selfcheck("fit"),
     md("""
     Everything together: our datasets, samplers, loaders and optimizer, validated every epoch
     on the validation loader.
