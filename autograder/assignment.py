@@ -163,10 +163,65 @@ ASSIGNMENTS = _discover()
 MINIBATCH = ASSIGNMENTS.get("minibatch")
 
 
-def get(name: str = "minibatch") -> Assignment:
-    "The assignment called name, or a clear error listing the known ones."
+def get(name: str | None = None) -> Assignment:
+    "The assignment called name (default: the only one), or a clear error listing the known ones."
+    name = name or default_name()
     if name not in ASSIGNMENTS:  # a folder added since (autograder new): look again
         ASSIGNMENTS.update(_discover())
     if name not in ASSIGNMENTS:
         raise KeyError(f"unknown assignment {name!r}; known: {', '.join(ASSIGNMENTS)}")
     return ASSIGNMENTS[name]
+
+
+STAMP = "autograder"  # the notebook metadata key release writes: {"assignment": NAME}
+
+
+def stamp(nb, name: str):
+    "Say in a notebook's metadata which assignment it is (release does it for every notebook)."
+    nb.metadata[STAMP] = {"assignment": name}
+    return nb
+
+
+def default_name() -> str:
+    "The assignment a command means when none is named: the only one, or a clear error."
+    names = sorted(ASSIGNMENTS) or sorted(_discover())
+    if len(names) == 1:
+        return names[0]
+    raise KeyError(f"several assignments are known ({', '.join(names)}): pass --assignment NAME")
+
+
+def infer(path, given: str | None = None) -> tuple[str, str]:
+    """Which assignment a notebook belongs to, and a problem ('' if none): its metadata stamp,
+    else the one whose exercise ids its cells carry, else the only one. `given` (--assignment)
+    overrides, but a notebook stamped as another assignment is a problem that names both."""
+    from autograder.extract import grade_id, read_notebook
+
+    try:
+        nb = read_notebook(Path(path))
+    except (OSError, ValueError):
+        return given or default_name(), ""  # extract reports what is wrong with the file
+    meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
+    mark = meta.get(STAMP) if isinstance(meta.get(STAMP), dict) else {}
+    stamped = mark.get("assignment") if isinstance(mark.get("assignment"), str) else None
+    if stamped is not None and stamped not in ASSIGNMENTS:
+        ASSIGNMENTS.update(_discover())
+    if given:
+        if stamped and stamped != given:
+            return given, (
+                f"{Path(path).name} is a notebook of assignment {stamped!r} (its metadata says "
+                f"so), not of {given!r}: grade it with --assignment {stamped}, or leave "
+                "--assignment out to route each notebook to its own assignment"
+            )
+        return given, ""
+    if stamped:
+        if stamped in ASSIGNMENTS:
+            return stamped, ""
+        known = ", ".join(sorted(ASSIGNMENTS))
+        return default_name() if len(ASSIGNMENTS) == 1 else sorted(ASSIGNMENTS)[0], (
+            f"{Path(path).name} says it is a notebook of assignment {stamped!r}, which this "
+            f"grader does not have (known: {known}); check that it is the right notebook"
+        )
+    ids = {grade_id(c) for c in nb["cells"] if isinstance(c, dict)}
+    matches = [a.name for a in ASSIGNMENTS.values() if set(a.ids) & ids]
+    best = max(matches, key=lambda n: len(set(ASSIGNMENTS[n].ids) & ids), default=None)
+    return best or default_name(), ""

@@ -152,10 +152,10 @@ def grade_batch(
             reference_curve(opts.training_config, seed=0, data=opts.data) if opts.training else []
         )
 
-    def make_oracle():
+    def make_oracle(name):
         from autograder.oracle import Oracle  # imports torch: not before the first worker starts
 
-        return Oracle(opts.recorded, opts.assignment)
+        return Oracle(opts.recorded, name)
 
     oracle, failed = _Locked(make_oracle, threading.Lock()), []
     names = names or _unique_names(paths)
@@ -224,7 +224,7 @@ def grader_failure(path: Path, e: Exception, opts: Options):
     from autograder import assignment
     from autograder.model import Report
 
-    a = assignment.get(opts.assignment)
+    a = assignment.get(assignment.infer(path, opts.assignment)[0])
     ids = [*a.ids, assignment.TRAINING_ID] if a.mnist_run else a.ids
     empty = {g: scoring.exercise_score(g, []) for g in ids}
     return Report(path.stem, empty, {"grader_error": f"{type(e).__name__}: {e}"})
@@ -242,20 +242,19 @@ def _unique_names(paths: list[Path]) -> list[str]:
 
 
 class _Locked:
-    """The shared oracle, one computation at a time (threads grade submissions side by side).
-    Built on first use: importing the reference imports torch, and the first worker should be
-    booting by then."""
+    """The shared oracles, one per assignment (a folder may mix them), built on first use:
+    importing the reference imports torch, and the first worker should be booting by then."""
 
     def __init__(self, make, lock: threading.Lock):
-        self.make, self.lock, self.oracle = make, lock, None
+        self.make, self.lock, self.oracles = make, lock, {}
 
-    def resolve(self):
-        "The oracle itself (the pytest tests compute under runner.LOCK, one run at a time)."
-        if self.oracle is None:
+    def resolve(self, name: str | None = None):
+        "The oracle of one assignment (the pytest tests compute under runner.LOCK)."
+        if name not in self.oracles:
             with _MAKE:
-                if self.oracle is None:
-                    self.oracle = self.make()
-        return self.oracle
+                if name not in self.oracles:
+                    self.oracles[name] = self.make(name)
+        return self.oracles[name]
 
 
 _MAKE = threading.Lock()

@@ -18,6 +18,7 @@ PACKAGE = Path(__file__).resolve().parent
 LEFT_OUT = (
     "*_hidden.py",
     "bank",
+    "bank.py",
     "release.py",
     "bundle.py",
     "validate.py",

@@ -25,7 +25,7 @@ CACHE_ENV = "AUTOGRADER_CHECK_CACHE"
 
 def cache_file(path: Path, opts: Options) -> Path | None:
     "Where the report of this exact notebook content lives, or None if it cannot be read."
-    sub = extract(path, assignment.get(opts.assignment))
+    sub = extract(path, assignment.get(assignment.infer(path, opts.assignment)[0]))
     if sub.error:
         return None
     kit = Path(__file__).resolve().parent
@@ -128,7 +128,7 @@ def check(
     data: Path | None = None,
     say=print,
     cache: bool = True,
-    assignment: str = "minibatch",
+    assignment: str | None = None,
 ) -> int:
     "Run the public checks on a notebook and print the result; exit status 0 iff all pass."
     from autograder.grade import Options, grade_notebook
@@ -154,5 +154,5 @@ def check(
         say("\n" + fails)
     if line := training_line(r):
         say("\n" + line)
-    say("\n" + next_step(r, full_points(assignment)))
+    say("\n" + next_step(r, full_points(r.meta.get("assignment") or assignment)))
     return 0 if all(c.passed for e in r.exercises.values() for c in e.checks) else 1

@@ -142,7 +142,8 @@ def _gradescope(args):
 def _classroom(args):
     from autograder.classroom import main
 
-    argv = [args.notebook, "--out", args.out, "--assignment", args.assignment]
+    argv = [args.notebook, "--out", args.out]
+    argv += ["--assignment", args.assignment] if args.assignment else []
     argv += ["--no-training"] if args.no_training else []
     argv += ["--data", str(args.data)] if args.data else []
     return main(argv)
@@ -188,7 +189,11 @@ def parser() -> argparse.ArgumentParser:
         if training:
             sp.add_argument("--no-training", action="store_true", help="skip the MNIST run")
         if assignment:
-            sp.add_argument("--assignment", default="minibatch")
+            sp.add_argument(
+                "--assignment",
+                default=None,
+                help="default: each notebook's own (its metadata); the only one for the others",
+            )
         return sp
 
     verb("data", _data, "fetch and verify MNIST into the cache", data=True)
@@ -296,7 +301,11 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--assignment", dest="nb_assignment", required=True)
     sp.add_argument("--notebook")
     sp.add_argument("--course-id", default="default_course")
-    sp = verb("new", _new, "scaffold a new assignment (notebook, checks, reference, bank)")
+    sp = verb(
+        "new",
+        _new,
+        "scaffold a new assignment: one folder (notebook, toml, tests, bank) and its reference",
+    )
     sp.add_argument("name")
     return p
 

@@ -10,7 +10,7 @@ from autograder.batch import grade_batch
 from autograder.grade import Options
 
 
-def demo(out: Path, name: str = "minibatch") -> int:
+def demo(out: Path, name: str | None = None) -> int:
     "Grade the instructor solution and the released stub notebook; print both reports."
     a = assignment.get(name)
     subs = {"solution": a.solution, "stubs": a.release}

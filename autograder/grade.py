@@ -46,7 +46,7 @@ class Options:
     probe_timeout: float | None = None  # caps each check's own limit (not the MNIST run's)
     recorded: Path | None = None  # expected answers for the student bundle (no reference there)
     progress: object = None  # called as progress(stage, done, total) while grading
-    assignment: str = "minibatch"
+    assignment: str | None = None  # None: the notebook's own (its metadata stamp)
     # the static policy (autograder.policy); off only where tests attack the layers behind it
     policy: bool = True
 
@@ -220,10 +220,12 @@ def grade_notebook(
     opts = replace(options or Options(), hidden=hidden, training=training)
     if opts.seed is None:
         opts.seed = secrets.randbelow(2**31)
+    opts.assignment, wrong = asg.infer(path, opts.assignment)
     a = asg.get(opts.assignment)
     opts.training = opts.training and a.mnist_run
     t0 = time.perf_counter()
     sub = extract(path, a)
+    sub.error = sub.error or wrong
     if opts.policy:
         policy.apply(sub, a)  # cells that break the assignment's policy never reach the worker
     results: list[CheckResult] = []
@@ -233,7 +235,7 @@ def grade_notebook(
 
         files[str(data.train_valid_file(opts.data))] = None
     session = Session(sub, opts, files)
-    meta = {"seed": opts.seed, "hidden": opts.hidden, "notes": sub.notes}
+    meta = {"assignment": a.name, "seed": opts.seed, "hidden": opts.hidden, "notes": sub.notes}
     try:
         if not sub.error:
             session.spawn()  # it imports torch on one core while we do on the other
@@ -249,7 +251,8 @@ def grade_notebook(
         if sub.error:
             results = _all_fail(tests, a, opts, sub.error)
         else:
-            oracle = oracle or Oracle(opts.recorded, a.name)
+            if oracle is None or getattr(oracle, "assignment", a.name) != a.name:
+                oracle = Oracle(opts.recorded, a.name)
             results = _run_tests(a, sub, session, opts, oracle)
             meta["cell_errors"] = dict(session.cell_error)
             if session.instructor_errors:
@@ -297,7 +300,7 @@ def _run_tests(
     "The assignment's pytest tests, run here against the worker's answers (autograder.runner)."
     from autograder.runner import Grading, run_tests
 
-    reference = reference.resolve() if hasattr(reference, "resolve") else reference
+    reference = reference.resolve(a.name) if hasattr(reference, "resolve") else reference
     say = opts.progress or (lambda *a: None)
     say("starting", 0, 1)
     try:

@@ -34,6 +34,7 @@ class Oracle:
 
     def __init__(self, recorded: Path | None = None, assignment: str | None = None):
         recorded = recorded or RECORDED
+        self.assignment = assignment
         # recorded answers win when present: the bundle must not depend on a reference being around
         self.calls: dict | None = _load(recorded) if recorded.exists() else None
         self.ns = None if self.calls is not None else reference_namespace(assignment)

@@ -30,7 +30,9 @@ def pytest_addoption(parser):
         default=False,
     )
     parser.addini(
-        "autograder_assignment", "assignment the notebooks belong to", default="minibatch"
+        "autograder_assignment",
+        "assignment the notebooks belong to (default: their own)",
+        default="",
     )
 
 
@@ -55,7 +57,7 @@ class NotebookFile(pytest.File):
     _error = None
 
     def collect(self):
-        name = self.config.getini("autograder_assignment")
+        name, _ = assignment.infer(self.path, self.config.getini("autograder_assignment") or None)
         a = assignment.get(name)
         for t, _ in collect(a.tests, hidden=False):
             yield CheckItem.from_parent(
@@ -80,7 +82,7 @@ class NotebookFile(pytest.File):
                 training=training,
                 seed=0,
                 device=self.config.getoption("ag_device"),
-                assignment=self.config.getini("autograder_assignment"),
+                assignment=self.config.getini("autograder_assignment") or None,
             )
             try:
                 self._report = grade_notebook(

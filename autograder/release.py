@@ -61,7 +61,9 @@ def release_notebook(nb: NotebookNode) -> NotebookNode:
 
 def release(assignment: Assignment, out_dir: Path | None = None) -> Path:
     "Write the student notebook to assignments/NAME/ (or out_dir) and return its path."
-    nb = release_notebook(nbformat.read(assignment.solution, as_version=4))
+    from autograder.assignment import stamp
+
+    nb = stamp(release_notebook(nbformat.read(assignment.solution, as_version=4)), assignment.name)
     path = Path(out_dir) / assignment.notebook if out_dir else assignment.release
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)  # sorted keys, fixed indent: the same notebook gives the same bytes

@@ -19,6 +19,7 @@ are recorded) and drawn from the grading seed for hidden ones. Markers: `points(
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -26,7 +27,6 @@ import random
 import sys
 import threading
 import zlib
-from contextlib import redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -298,7 +298,7 @@ class Grading:
             torch.manual_seed(rng)
             random.seed(rng)
             try:
-                with redirect_stdout(io.StringIO()):  # the reference's fit prints
+                with quiet():  # the reference's fit prints
                     return fn(self.ref_ns, *args)
             finally:
                 random.setstate(state)
@@ -324,10 +324,48 @@ class ReferenceSession:
             torch.manual_seed(seed)
             random.seed(seed)
             try:
-                with redirect_stdout(io.StringIO()):
+                with quiet():
                     return self.probes[probe](self.ns, *args), []
             except Exception as e:
                 return ProbeError(f"{type(e).__name__}: {e}", type(e).__name__), []
+
+
+class _ThreadStdout(io.TextIOBase):
+    "sys.stdout that sends one thread's writes elsewhere while it is quiet; others are untouched."
+
+    def __init__(self, real):
+        self.real, self.local = real, threading.local()
+
+    def write(self, text):
+        sink = getattr(self.local, "sink", None)
+        return (sink or self.real).write(text)
+
+    def flush(self):
+        sink = getattr(self.local, "sink", None)
+        return (sink or self.real).flush()
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+_STDOUT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def quiet():
+    """Swallow what this thread prints (pytest, the reference's fit) without touching what
+    other threads print: a batch's progress lines and validate's reports go on (unlike
+    contextlib.redirect_stdout, which swaps sys.stdout for every thread)."""
+    with _STDOUT_LOCK:
+        if not isinstance(sys.stdout, _ThreadStdout):
+            sys.stdout = _ThreadStdout(sys.stdout)
+        out = sys.stdout
+    before = getattr(out.local, "sink", None)
+    out.local.sink = io.StringIO()
+    try:
+        yield
+    finally:
+        out.local.sink = before
 
 
 class _Failed(CheckFailed):
@@ -417,7 +455,7 @@ def _pytest(tests_dir: Path, plugins: list, hidden: bool, extra: list[str], sele
     before = set(sys.modules)
     sys.path.insert(0, str(tests_dir))  # a hidden test may import its public file's hints
     try:
-        with redirect_stdout(io.StringIO()):
+        with quiet():
             return pytest.main(args, plugins=plugins)
     finally:
         sys.path.remove(str(tests_dir))

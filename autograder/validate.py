@@ -43,12 +43,12 @@ def bug_problems(r: Report, bug, gid: str, ids: list[str]) -> list[str]:
     return out + [f"{gid}/{bug.name} also cost {p}" for p in full_marks(r, others)]
 
 
-def validate(name: str = "minibatch", training: bool = True, workers: int = 2, say=print) -> int:
+def validate(name: str | None = None, training: bool = True, workers: int = 2, say=print) -> int:
     "Grade the solution, the stubs and the whole bank; exit status 0 iff every case behaves."
     from autograder.bank import cases
 
     a = assignment.get(name)
-    oracle = _Locked(lambda: Oracle(None, a.name), threading.Lock())
+    oracle = _Locked(lambda name: Oracle(None, name or a.name), threading.Lock())
     opts = Options(seed=0, assignment=a.name)
     problems: list[str] = []
     sol = grade_notebook(a.solution, training=training, options=opts, oracle=oracle)
