@@ -17,10 +17,8 @@ from typing import TYPE_CHECKING
 from autograder import assignment as asg
 from autograder import forbidden, hints, policy, scoring
 from autograder.extract import Submission, extract
-from autograder.model import CheckResult, Report
-from autograder.runner import derive_seed
+from autograder.model import NOT_IMPLEMENTED, CheckResult, ProbeError, Report
 from autograder.sandbox import Limits, WorkerGone, WorkerProcess, wait_ready
-from autograder.testing import NOT_IMPLEMENTED, ProbeError
 from autograder.training import TrainingConfig, test_accuracy
 
 if TYPE_CHECKING:
@@ -427,6 +425,8 @@ def _training(sub: Submission, session: Session, opts: Options) -> CheckResult:
         _device(opts.device),
     ]
     # the worker's RNG seed: a one-way function of the grading seed, never the seed itself
+    from autograder.runner import derive_seed
+
     got, _ = session.ask("train_mnist", args, derive_seed(opts.seed, "mnist"), [], cfg.timeout)
     what = (
         f"training the lesson's MLP on MNIST with your pipeline ({cfg.epochs} epochs, "

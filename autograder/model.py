@@ -78,3 +78,24 @@ class Report:
             "exercises": {k: e.to_dict() for k, e in self.exercises.items()},
             "meta": self.meta,
         }
+
+
+NOT_IMPLEMENTED = (
+    "not implemented yet: replace `raise NotImplementedError()` in cell {gid!r} with your code"
+)
+
+
+class ProbeError:
+    "What a test gets when the student's code raised (or the worker died) instead of answering."
+
+    def __init__(self, text: str, kind: str = "", exercise: str = ""):
+        self.text, self.kind, self.exercise = text, kind, exercise
+
+    def __repr__(self):
+        return f"error: {self.text}"
+
+    @property
+    def message(self) -> str:
+        if self.kind == "NotImplementedError":
+            return NOT_IMPLEMENTED.format(gid=self.exercise)
+        return self.text if self.kind in ("WorkerGone", "CellError") else f"raised {self.text}"

@@ -27,10 +27,7 @@ import pytest
 import torch
 
 from autograder import compare
-
-NOT_IMPLEMENTED = (
-    "not implemented yet: replace `raise NotImplementedError()` in cell {gid!r} with your code"
-)
+from autograder.model import NOT_IMPLEMENTED, ProbeError  # noqa: F401  (part of the API)
 
 
 class CheckFailed(pytest.fail.Exception):
@@ -38,22 +35,6 @@ class CheckFailed(pytest.fail.Exception):
 
     def __init__(self, msg: str):
         super().__init__(msg, pytrace=False)
-
-
-class ProbeError:
-    "What a test gets when the student's code raised (or the worker died) instead of answering."
-
-    def __init__(self, text: str, kind: str = "", exercise: str = ""):
-        self.text, self.kind, self.exercise = text, kind, exercise
-
-    def __repr__(self):
-        return f"error: {self.text}"
-
-    @property
-    def message(self) -> str:
-        if self.kind == "NotImplementedError":
-            return NOT_IMPLEMENTED.format(gid=self.exercise)
-        return self.text if self.kind in ("WorkerGone", "CellError") else f"raised {self.text}"
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,11 @@ def full_marks(r: Report, only: set[str] | None = None) -> list[str]:
     ]
 
 
-def bug_problems(r: Report, bug, gid: str, ids: list[str]) -> list[str]:
-    "What is wrong with how a known bug was graded (empty when it was caught properly)."
+def bug_problems(
+    r: Report, bug, gid: str, ids: list[str], spared: set[str] = frozenset()
+) -> list[str]:
+    """What is wrong with how a known bug was graded (empty when it was caught properly).
+    `spared`: exercises whose points are not this bug's to keep (other bugs share the notebook)."""
     e = r.exercises[gid]
     if e.score >= e.max_score:
         return [f"{gid}/{bug.name}: not caught (full marks)"]
@@ -39,13 +42,13 @@ def bug_problems(r: Report, bug, gid: str, ids: list[str]) -> list[str]:
         if any(w in msgs for w in bug.words)
         else [f"{gid}/{bug.name}: caught, but no message mentions any of {bug.words}"]
     )
-    others = set(ids) - {gid, *bug.also}
+    others = set(ids) - {gid, *bug.also} - set(spared)
     return out + [f"{gid}/{bug.name} also cost {p}" for p in full_marks(r, others)]
 
 
 def validate(name: str | None = None, training: bool = True, workers: int = 2, say=print) -> int:
     "Grade the solution, the stubs and the whole bank; exit status 0 iff every case behaves."
-    from autograder.bank import cases
+    from autograder.bank import bug_groups, cases
 
     a = assignment.get(name)
     oracle = _Locked(lambda name: Oracle(None, name or a.name), threading.Lock())
@@ -67,17 +70,27 @@ def validate(name: str | None = None, training: bool = True, workers: int = 2, s
     )
     say(f"stubs:    {stub.score:g} / {stub.max_score:g}")
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(workers) as pool:
+        # the bugs go in packed notebooks (bank.bug_groups): one worker for many bugs
         jobs = [
             (kind, label, pool.submit(_grade, Path(tmp) / f"{i}.ipynb", src, oracle, a))
             for i, (kind, label, src) in enumerate(cases(a))
+            if kind != "bug"
+        ]
+        jobs += [
+            ("bugs", group, pool.submit(_grade, Path(tmp) / f"b{i}.ipynb", src, oracle, a))
+            for i, group in enumerate(bug_groups(a))
+            for src in [{gid: bug.source for gid, bug in group}]
         ]
         for kind, label, fut in jobs:
             r = fut.result()
-            if kind == "bug":
-                gid, bug = label
-                found, label = bug_problems(r, bug, gid, a.ids), f"{gid}/{bug.name}"
-            else:
-                found = [f"{kind} {label}: {p}" for p in full_marks(r, set(a.ids))]
+            if kind == "bugs":
+                here = {gid for gid, _ in label}
+                for gid, bug in label:
+                    found = bug_problems(r, bug, gid, a.ids, here - {gid})
+                    problems += found
+                    say(f"{'✗' if found else '✓'} {'bug':12} {gid}/{bug.name}")
+                continue
+            found = [f"{kind} {label}: {p}" for p in full_marks(r, set(a.ids))]
             problems += found
             say(f"{'✗' if found else '✓'} {kind:12} {label}")
     say("\n".join(["", *problems]) if problems else "\nall cases behave as expected")

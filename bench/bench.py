@@ -45,16 +45,16 @@ def corpus(folder: Path, n: int) -> list[Path]:
     from autograder.assignment import get
     from autograder.bank import cases, make_submission
 
-    bugs = [src for kind, _, src in cases(get()) if kind == "bug"]
+    bugs = [src for kind, _, src in cases(get("minibatch")) if kind == "bug"]
     out = []
     for i in range(n):
         p = folder / f"s{i:02d}.ipynb"
         if i % 3 == 0:
-            shutil.copy(get().solution, p)
+            shutil.copy(get("minibatch").solution, p)
         elif i % 3 == 1:
             make_submission(p, bugs[(i * 7) % len(bugs)])
         else:
-            shutil.copy(get().release, p)
+            shutil.copy(get("minibatch").release, p)
         out.append(p)
     return out
 
@@ -84,7 +84,7 @@ def nbgrader_autograde(nb: Path, root: Path) -> float:
     "nbgrader's own autograde of the notebook as a submission (course set up beforehand)."
     from autograder.assignment import get
 
-    a = get()
+    a = get("minibatch")
     (root / "source" / a.name).mkdir(parents=True)
     (root / "source" / a.name / a.notebook).write_bytes(nb.read_bytes())
     (root / "nbgrader_config.py").write_text(
@@ -127,7 +127,7 @@ def main():
     from autograder.assignment import get
     from autograder.data import load_mnist
 
-    sol = get().solution
+    sol = get("minibatch").solution
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

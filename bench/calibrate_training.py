@@ -15,9 +15,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from reference import minibatch as ref
 from autograder.data import load_mnist
 from autograder.training import TrainingConfig, test_accuracy
+from reference import minibatch as ref
 
 
 class NoZeroGrad(ref.Optimizer):

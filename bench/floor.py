@@ -13,9 +13,9 @@ t0 = time.perf_counter()
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from reference import minibatch as ref  # noqa: E402
 from autograder.data import load_mnist  # noqa: E402
 from autograder.training import TrainingConfig  # noqa: E402
+from reference import minibatch as ref  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--threads", type=int, default=1)

@@ -13,13 +13,13 @@ SEED = 1234
 @pytest.fixture(scope="session")
 def solution_report():
     "The instructor solution, every check and the MNIST run."
-    return grade_notebook(get().solution, options=Options(seed=SEED))
+    return grade_notebook(get("minibatch").solution, options=Options(seed=SEED))
 
 
 @pytest.fixture(scope="session")
 def stub_report():
     "The released student notebook, untouched."
-    return grade_notebook(get().release, options=Options(seed=SEED))
+    return grade_notebook(get("minibatch").release, options=Options(seed=SEED))
 
 
 def grade(path, training=False, **kw):

@@ -1,8 +1,10 @@
 """Test the grader with the bank: bugs lose points, with the right words; correct answers keep them.
 
 Each graded notebook starts a worker process, so every submission is graded once per session:
-each bug in its own notebook (to show the other exercises keep full marks), alternative k of every
-exercise together in notebook k, and the lesson's answers together in one notebook. A fixed seed
+the bugs packed as `autograder validate` packs them (bug k of every exercise in notebook k, a bug
+that may cost points elsewhere alone: each exercise is graded on its own, so the other exercises
+of a notebook keep full marks unless they hold a bug themselves), alternative k of every exercise
+together in notebook k, and the lesson's answers together in one notebook. A fixed seed
 keeps the hidden checks' inputs, and so every verdict here, the same from run to run.
 """
 
@@ -13,10 +15,11 @@ import re
 import pytest
 
 from autograder.assignment import get
+from autograder.bank import bug_groups
 from autograder.grade import Options, grade_notebook
 from tests.bank import ALTERNATIVES, BUGS, LESSON, Bug, make_submission
 
-IDS = get().ids
+IDS = get("minibatch").ids
 SEED = 1234
 BUG_CASES = [(gid, bug) for gid, bugs in BUGS.items() for bug in bugs]
 ALT_CASES = [
@@ -60,9 +63,17 @@ def full_marks(ex) -> bool:
     return ex.max_score > 0 and ex.score == pytest.approx(ex.max_score)
 
 
+GROUPS = {
+    (gid, bug.name): k for k, group in enumerate(bug_groups(get("minibatch"))) for gid, bug in group
+}
+
+
 @pytest.mark.parametrize("gid,bug", BUG_CASES, ids=[f"{g}-{b.name}" for g, b in BUG_CASES])
 def test_bug_loses_points_on_its_exercise_only(bank_report, gid: str, bug: Bug):
-    report = bank_report(f"bug-{gid}-{bug.name}", {gid: bug.source})
+    k = GROUPS[gid, bug.name]
+    group = bug_groups(get("minibatch"))[k]
+    report = bank_report(f"bugs-{k}", {g: b.source for g, b in group})
+    mates = {g for g, _ in group} - {gid}  # exercises with a bug of their own in this notebook
     ex = exercise(report, gid)
     assert ex.score < ex.max_score and not full_marks(ex), (
         f"bug {bug.name} kept full marks\n" + describe(ex)
@@ -72,7 +83,7 @@ def test_bug_loses_points_on_its_exercise_only(bank_report, gid: str, bug: Bug):
         f"no failing check of {gid} says any of {bug.words}\n" + describe(ex)
     )
     for other in IDS:
-        if other != gid and other not in bug.also:
+        if other != gid and other not in bug.also and other not in mates:
             assert full_marks(exercise(report, other)), (
                 f"bug {gid}/{bug.name} cost points on {other}\n" + describe(exercise(report, other))
             )

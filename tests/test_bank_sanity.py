@@ -23,7 +23,7 @@ from autograder.assignment import get
 from reference import minibatch as reference
 from tests.bank import ALTERNATIVES, BUGS, LESSON, SETUP, Bug, grade_id, make_submission, notebook
 
-A = get()
+A = get("minibatch")
 DEFINES = {e.grade_id: e.defines for e in A.exercises}
 
 

@@ -15,7 +15,7 @@ from autograder.bundle import build_bundle
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    return build_bundle(get(), tmp_path_factory.mktemp("b") / "bundle")
+    return build_bundle(get("minibatch"), tmp_path_factory.mktemp("b") / "bundle")
 
 
 def bundle_pytest(folder, *args):
@@ -53,13 +53,13 @@ def test_bundle_leaves_out_solutions_reference_and_hidden_checks(bundle):
 def test_plain_pytest_in_the_bundle_checks_the_notebook(bundle):
     res = bundle_pytest(bundle, "--ag-no-training")
     assert res.returncode == 1, res.stdout[-2000:]
-    assert "not implemented yet" in res.stdout and "30 failed in" in res.stdout  # no gate passes
+    assert "not implemented yet" in res.stdout and "31 failed in" in res.stdout  # no gate passes
 
 
 def test_the_solution_passes_in_the_bundle_from_recorded_answers(bundle, tmp_path):
     work = tmp_path / "student"
     shutil.copytree(bundle, work)
-    shutil.copy(get().solution, work / "minibatch.ipynb")
+    shutil.copy(get("minibatch").solution, work / "minibatch.ipynb")
     res = bundle_pytest(work, "--ag-no-training")
     assert res.returncode == 0, res.stdout[-3000:]
     probe = subprocess.run(

@@ -13,7 +13,7 @@ def test_check_says_public_points_of_the_whole_assignment(solution_report):
     from autograder.assignment import get
     from tests.conftest import grade_notebook
 
-    public = grade_notebook(get().solution, hidden=False, training=False)
+    public = grade_notebook(get("minibatch").solution, hidden=False, training=False)
     assert public.meta["hidden"] is False and public.max_score < total
     line = next_step(public, total)
     assert line == (
@@ -35,7 +35,7 @@ def test_the_bundle_records_the_full_points(tmp_path):
     from autograder.assignment import get
     from autograder.bundle import build_bundle
 
-    dest = build_bundle(get(), tmp_path / "student")
+    dest = build_bundle(get("minibatch"), tmp_path / "student")
     assert json.loads((dest / "autograder" / "points.json").read_text()) == {
         "minibatch": full_points("minibatch")
     }

@@ -96,7 +96,7 @@ def test_module_entry_grades_a_notebook(tmp_path, monkeypatch, capsys):
     gh_output = tmp_path / "github_output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(gh_output))
     out = tmp_path / "results.json"
-    assert main([str(get().solution), "--no-training", "--out", str(out)]) == 0
+    assert main([str(get("minibatch").solution), "--no-training", "--out", str(out)]) == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
     m = POINTS.match(line)
     assert m and m.group(1) == m.group(3) and float(m.group(1)) > 0  # public checks, all passed

@@ -27,8 +27,8 @@ def run(*args, cwd=None):
 def test_grade_writes_every_format_and_a_csv(tmp_path):
     subs = tmp_path / "subs"
     subs.mkdir()
-    shutil.copy(get().solution, subs / "alice.ipynb")
-    shutil.copy(get().release, subs / "bob.ipynb")
+    shutil.copy(get("minibatch").solution, subs / "alice.ipynb")
+    shutil.copy(get("minibatch").release, subs / "bob.ipynb")
     (subs / "carol.ipynb").write_text("not a notebook")
     out = tmp_path / "out"
     res = run(
@@ -48,14 +48,14 @@ def test_grade_writes_every_format_and_a_csv(tmp_path):
     )
     rows = list(csv.DictReader((out / "grades.csv").open()))
     assert [r["submission"] for r in rows] == ["alice", "bob", "carol"]
-    assert set(get().ids) <= set(rows[0])
+    assert set(get("minibatch").ids) <= set(rows[0])
     gs = json.loads((out / "alice" / "results.json").read_text())
     assert gs["score"] == sum(t["score"] for t in gs["tests"])
 
 
 def test_grading_resumes_and_force_regrades(tmp_path, capsys):
     sub = tmp_path / "dave.ipynb"
-    shutil.copy(get().release, sub)
+    shutil.copy(get("minibatch").release, sub)
     out = tmp_path / "out"
     args = ["grade", str(sub), "--out", str(out), "--no-training", "--seed", "1"]
     assert main(args) == 0
@@ -93,15 +93,15 @@ def test_shards_partition_the_batch_and_merge(tmp_path):
 
 
 def test_check_exit_status_and_next_step(tmp_path):
-    ok = run("check", str(get().solution), "--no-training")
+    ok = run("check", str(get("minibatch").solution), "--no-training")
     assert ok.returncode == 0 and "Every public check passes" in ok.stdout
-    bad = run("check", str(get().release), "--no-training")
+    bad = run("check", str(get("minibatch").release), "--no-training")
     assert bad.returncode == 1
     assert "Next: softmax · small_batch" in bad.stdout and "not implemented yet" in bad.stdout
 
 
 def test_bad_shard_spec_is_a_clear_error(tmp_path):
-    res = run("grade", str(get().release), "--out", str(tmp_path), "--shard", "4/3")
+    res = run("grade", str(get("minibatch").release), "--out", str(tmp_path), "--shard", "4/3")
     assert res.returncode != 0 and "--shard 4/3" in res.stderr
 
 
@@ -111,7 +111,7 @@ def test_check_reuses_the_report_of_an_unchanged_notebook(tmp_path, monkeypatch,
 
     monkeypatch.setenv("AUTOGRADER_CHECK_CACHE", str(tmp_path / "cache"))
     nb = tmp_path / "nb.ipynb"
-    shutil.copy(get().release, nb)
+    shutil.copy(get("minibatch").release, nb)
     assert check_mod.check(nb, training=False) == 1
     first = capsys.readouterr().out
 
@@ -123,7 +123,9 @@ def test_check_reuses_the_report_of_an_unchanged_notebook(tmp_path, monkeypatch,
     assert capsys.readouterr().out == first
     from tests.bank import make_submission
 
-    make_submission(nb, {"softmax": "def softmax(x):\n    return x\n"}, base=get().release)
+    make_submission(
+        nb, {"softmax": "def softmax(x):\n    return x\n"}, base=get("minibatch").release
+    )
     with pytest.raises(AssertionError, match="graded again"):
         check_mod.check(nb, training=False)
 
@@ -153,8 +155,8 @@ def test_report_names_come_from_the_path_inside_the_folder_whatever_the_shard(tm
 
     for who in ("alice", "bob", "carol"):
         (tmp_path / "subs" / who).mkdir(parents=True)
-        shutil.copy(get().release, tmp_path / "subs" / who / "minibatch.ipynb")
-    shutil.copy(get().release, tmp_path / "subs" / "dave.ipynb")
+        shutil.copy(get("minibatch").release, tmp_path / "subs" / who / "minibatch.ipynb")
+    shutil.copy(get("minibatch").release, tmp_path / "subs" / "dave.ipynb")
     names = submission_names([str(tmp_path / "subs")])
     assert sorted(names.values()) == [
         "alice__minibatch",

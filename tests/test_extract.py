@@ -11,7 +11,7 @@ from autograder import extract as ex
 from autograder.assignment import get
 from autograder.extract import extract, released_setup, strip_magics
 
-A = get()
+A = get("minibatch")
 SETUP = "import torch\n"
 
 
@@ -194,14 +194,14 @@ def test_setup_comes_from_the_release_not_the_student(tmp_path):
     edited = cell("setup", "import torch.nn.functional as F\nsoftmax = F.softmax\n")
     path = write(tmp_path, [edited, *full()])
     sub = extract(path, A)  # setup=None: read it from assignments/minibatch/minibatch.ipynb
-    assert sub.setup == released_setup(get())
+    assert sub.setup == released_setup(get("minibatch"))
     assert "softmax = F.softmax" not in sub.setup
     assert "import torch" in sub.setup
     assert "the locked setup cell (cell 1) was edited; grading used the released" in sub.notes[0]
 
 
 def test_an_untouched_setup_cell_makes_no_note(tmp_path):
-    sub = extract(write(tmp_path, [cell("setup", released_setup(get())), *full()]), A)
+    sub = extract(write(tmp_path, [cell("setup", released_setup(get("minibatch"))), *full()]), A)
     assert not any("locked" in n for n in sub.notes)
 
 
@@ -209,7 +209,7 @@ def test_setup_from_the_release_even_when_the_file_is_broken(tmp_path):
     path = tmp_path / "broken.ipynb"
     path.write_text("")
     sub = extract(path, A)
-    assert sub.error and sub.setup == released_setup(get())
+    assert sub.error and sub.setup == released_setup(get("minibatch"))
 
 
 def test_an_explicit_setup_is_used_as_given(tmp_path):

@@ -6,7 +6,7 @@ from autograder.assignment import TRAINING_ID, get
 from tests.bank import make_submission
 from tests.conftest import grade
 
-IDS = [*get().ids, TRAINING_ID]
+IDS = [*get("minibatch").ids, TRAINING_ID]
 
 
 def test_solution_gets_full_marks(solution_report):
@@ -19,7 +19,7 @@ def test_solution_gets_full_marks(solution_report):
 
 
 def test_every_exercise_has_public_and_hidden_checks(solution_report):
-    for gid in get().ids:
+    for gid in get("minibatch").ids:
         checks = solution_report.exercises[gid].checks
         assert any(not c.hidden and c.max_score > 0 for c in checks), gid
         assert any(c.hidden for c in checks), gid
@@ -28,7 +28,7 @@ def test_every_exercise_has_public_and_hidden_checks(solution_report):
 def test_stubs_score_zero_and_say_not_implemented(stub_report):
     r = stub_report
     assert r.score == 0
-    for gid in get().ids:
+    for gid in get("minibatch").ids:
         msgs = [c.message for c in r.exercises[gid].checks if c.max_score > 0]
         assert msgs and all("not implemented yet" in m for m in msgs), (gid, msgs)
     assert "not implemented" in r.exercises[TRAINING_ID].checks[0].message
@@ -44,7 +44,7 @@ def test_a_definition_error_costs_only_its_exercise(tmp_path):
     assert "ZeroDivisionError" in r.exercises["nll"].checks[0].message
     msg = r.exercises["collate"].checks[0].message
     assert "cell 'collate', line 1" in msg and "NameError" in msg
-    for gid in set(get().ids) - {"nll", "collate"}:
+    for gid in set(get("minibatch").ids) - {"nll", "collate"}:
         assert r.exercises[gid].score == r.exercises[gid].max_score, gid
 
 
@@ -111,7 +111,9 @@ def test_unreadable_notebook_still_gets_a_report(tmp_path):
 def test_public_only_leaves_out_hidden_checks(tmp_path):
     from autograder.grade import Options, grade_notebook
 
-    r = grade_notebook(get().solution, hidden=False, training=False, options=Options(seed=1))
+    r = grade_notebook(
+        get("minibatch").solution, hidden=False, training=False, options=Options(seed=1)
+    )
     assert not any(c.hidden for e in r.exercises.values() for c in e.checks)
     assert r.score == r.max_score
 

@@ -15,7 +15,7 @@ import pytest
 from autograder.assignment import get
 from autograder.gradescope import CONFIG, SubmissionError, build_autograder_zip, find_submission
 
-A = get()
+A = get("minibatch")
 VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
 
 

@@ -175,7 +175,7 @@ def test_an_empty_answer_never_passes(check, empty, words):
     assert not r.passed and words in r.message, r.message
     # the reference's own answers pass the same test
     ns = reference_namespace("minibatch")
-    assert run_one(ReferenceSession(ns, get().probes()), *check).passed
+    assert run_one(ReferenceSession(ns, get("minibatch").probes()), *check).passed
 
 
 PRETRAINED = """

@@ -15,7 +15,7 @@ from autograder.model import Report
 from autograder.nbgrader_export import ExportError, export_folder, write_gradebook
 
 nbgrader_api = pytest.importorskip("nbgrader.api")
-A = get()
+A = get("minibatch")
 COURSE = "test"
 
 

@@ -23,14 +23,14 @@ def nb(pytester):
 
 
 def test_solution_passes_every_public_check(pytester, nb):
-    path = nb(get().solution)
+    path = nb(get("minibatch").solution)
     res = pytester.runpytest_subprocess(str(path), "--ag-no-training", "-q")
-    res.assert_outcomes(passed=30)
+    res.assert_outcomes(passed=31)
     assert res.ret == 0
 
 
 def test_stub_fails_with_not_implemented_and_points_in_junit(pytester, nb):
-    path = nb(get().release)
+    path = nb(get("minibatch").release)
     xml = pytester.path / "junit.xml"
     res = pytester.runpytest_subprocess(str(path), "--ag-no-training", f"--junitxml={xml}", "-q")
     assert res.ret == 1
@@ -47,21 +47,21 @@ def test_stub_fails_with_not_implemented_and_points_in_junit(pytester, nb):
 
 
 def test_notebooks_are_not_collected_unless_named(pytester, nb):
-    nb(get().release, "stray.ipynb")
+    nb(get("minibatch").release, "stray.ipynb")
     pytester.makepyfile(test_x="def test_ok():\n    assert True\n")
     res = pytester.runpytest_subprocess("-q")
     res.assert_outcomes(passed=1)
 
 
 def test_training_check_is_an_item(pytester, nb):
-    path = nb(get().release)
+    path = nb(get("minibatch").release)
     res = pytester.runpytest_subprocess(str(path), "-q", "-k", "mnist_training")
-    res.assert_outcomes(failed=1, deselected=30)
+    res.assert_outcomes(failed=1, deselected=31)
     res.stdout.fnmatch_lines(["*not implemented yet*"])
 
 
 def test_a_planted_conftest_cannot_pass_checks_with_noconftest(pytester, nb):
-    path = nb(get().release)
+    path = nb(get("minibatch").release)
     pytester.makeconftest(
         "import pytest\n"
         "@pytest.hookimpl(hookwrapper=True)\n"
@@ -70,6 +70,6 @@ def test_a_planted_conftest_cannot_pass_checks_with_noconftest(pytester, nb):
         "    out.get_result().outcome = 'passed'\n"
     )
     cheated = pytester.runpytest_subprocess(str(path), "--ag-no-training", "-q")
-    cheated.assert_outcomes(passed=30)  # why graders must not run a submission folder's conftest
+    cheated.assert_outcomes(passed=31)  # why graders must not run a submission folder's conftest
     res = pytester.runpytest_subprocess(str(path), "--ag-no-training", "-q", "--noconftest")
-    res.assert_outcomes(failed=30, passed=0)  # a stub passes no gate
+    res.assert_outcomes(failed=31, passed=0)  # a stub passes no gate

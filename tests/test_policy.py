@@ -14,7 +14,7 @@ from tests.bank import BANK as bank
 from tests.bank import make_submission
 from tests.conftest import grade
 
-P = get().policy
+P = get("minibatch").policy
 
 # each class of dynamic construct, in the forms a determined student reaches for
 REFUSED = {
@@ -145,14 +145,16 @@ def test_no_false_positives_over_the_bank_and_the_solution():
     "The lesson's code, every alternative and every bug's source pass the policy (bugs are wrong,"
     " not dynamic); the solution notebook's exercise cells too."
     refused = []
-    for kind, label, cells in cases(get()):
+    for kind, label, cells in cases(get("minibatch")):
         for gid, src in cells.items():
             if found := policy.violations(src, bank.SETUP, P, gid):
                 refused.append((kind, label, gid, [str(v) for v in found]))
-    nb = json.loads(get().solution.read_text())
+    nb = json.loads(get("minibatch").solution.read_text())
     for cell in nb["cells"]:
         gid = cell["metadata"].get("nbgrader", {}).get("grade_id")
-        if gid in get().ids and (found := policy.violations("".join(cell["source"]), bank.SETUP)):
+        if gid in get("minibatch").ids and (
+            found := policy.violations("".join(cell["source"]), bank.SETUP)
+        ):
             refused.append(("solution", "", gid, [str(v) for v in found]))
     assert refused == []
 
@@ -173,7 +175,7 @@ def test_a_refused_cell_scores_zero_and_only_its_exercise(tmp_path):
         assert "was not run" in msg and "line 2" in msg or "line 1" in msg, msg
         assert "may import torch" in msg
     assert "getattr" in r.exercises["softmax"].checks[0].message
-    others = [g for g in get().ids if g not in ("softmax", "module_registration")]
+    others = [g for g in get("minibatch").ids if g not in ("softmax", "module_registration")]
     assert all(r.exercises[g].score == r.exercises[g].max_score for g in others)
 
 
@@ -209,7 +211,7 @@ def test_the_integrity_reproducers_lose_their_points(tmp_path):
         ex = r.exercises[gid]
         assert ex.score == 0, (gid, [c.message for c in ex.checks])
         assert "was not run" in ex.checks[0].message, gid
-    rest = [g for g in get().ids if g not in REPRODUCERS]
+    rest = [g for g in get("minibatch").ids if g not in REPRODUCERS]
     assert all(r.exercises[g].score == r.exercises[g].max_score for g in rest), {
         g: r.exercises[g].score for g in rest
     }

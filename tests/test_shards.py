@@ -14,7 +14,7 @@ from autograder.batch import batch_seed, submission_names
 
 def test_every_shard_derives_the_same_seed_from_the_whole_batch(tmp_path):
     for name in ("alice", "bob", "carol"):
-        shutil.copy(get().release, tmp_path / f"{name}.ipynb")
+        shutil.copy(get("minibatch").release, tmp_path / f"{name}.ipynb")
     names = submission_names([str(tmp_path)])
     seed = batch_seed(list(names), list(names.values()))
     assert seed == batch_seed(list(reversed(list(names))), list(reversed(list(names.values()))))
@@ -26,7 +26,7 @@ def test_shards_share_the_seed_and_say_which_shard_they_are(tmp_path):
     subs = tmp_path / "subs"
     subs.mkdir()
     for name in ("alice", "bob"):
-        shutil.copy(get().release, subs / f"{name}.ipynb")
+        shutil.copy(get("minibatch").release, subs / f"{name}.ipynb")
     seeds, outs = set(), []
     for k in (1, 2):
         out = tmp_path / f"s{k}"

@@ -41,11 +41,11 @@ def test_every_ipynb_entry_gets_a_report_and_nothing_leaves_out(tmp_path):
     subs.mkdir()
     os.mkfifo(subs / "a.ipynb")
     (subs / "b.ipynb").symlink_to("/dev/zero")
-    (subs / "c.ipynb").symlink_to(get().solution)
+    (subs / "c.ipynb").symlink_to(get("minibatch").solution)
     (subs / "d.ipynb").mkdir()
-    shutil.copy(get().release, subs / "...ipynb")
-    shutil.copy(get().release, subs / "..ipynb")
-    shutil.copy(get().release, subs / "normal.ipynb")
+    shutil.copy(get("minibatch").release, subs / "...ipynb")
+    shutil.copy(get("minibatch").release, subs / "..ipynb")
+    shutil.copy(get("minibatch").release, subs / "normal.ipynb")
     before = set(tmp_path.iterdir())
     t0 = time.monotonic()
     args = ["grade", str(subs), "--out", str(out), "--no-training", "--public-only"]
@@ -68,7 +68,7 @@ def test_names_are_single_distinct_safe_folders(tmp_path):
     for stem, want in [("..", "submission"), (".", "submission"), (".x", "_x"), ("a/b", "a_b")]:
         assert safe_name(Path(stem.replace("/", "_") + ".ipynb")) == want or "/" in stem
     for n in ["...ipynb", "..ipynb", ".ipynb", "submission.ipynb", "Alice.ipynb", "alice.ipynb"]:
-        shutil.copy(get().release, tmp_path / n)
+        shutil.copy(get("minibatch").release, tmp_path / n)
     names = list(submission_names([str(tmp_path)]).values())
     assert len({n.casefold() for n in names}) == len(names) == 6
     assert all(n not in (".", "..") and "/" not in n and not n.startswith(".") for n in names)
@@ -162,7 +162,7 @@ def test_ci_summary_escapes_names_messages_and_code_spans(tmp_path):
 
 
 def notebook_with(path: Path, gid: str, source: str) -> Path:
-    nb = nbformat.read(get().solution, as_version=4)
+    nb = nbformat.read(get("minibatch").solution, as_version=4)
     for c in nb.cells:
         if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == gid:
             c.source = source
@@ -174,12 +174,12 @@ def test_cell_budget(tmp_path):
     assert MAX_STR >= MAX_CELL_CHARS >= 100_000
     body = "def softmax(x):\n    e = x.exp()\n    return e / e.sum(dim=1, keepdim=True)\n"
     honest = body + "# " + "x" * 30_000 + "\n"
-    sub = extract(notebook_with(tmp_path / "ok.ipynb", "softmax", honest), get())
+    sub = extract(notebook_with(tmp_path / "ok.ipynb", "softmax", honest), get("minibatch"))
     assert sub.cells["softmax"] == honest
     r = grade(tmp_path / "ok.ipynb")
     assert r.exercises["softmax"].score == r.exercises["softmax"].max_score
     huge = body + "# " + "x" * MAX_CELL_CHARS + "\n"
-    sub = extract(notebook_with(tmp_path / "big.ipynb", "softmax", huge), get())
+    sub = extract(notebook_with(tmp_path / "big.ipynb", "softmax", huge), get("minibatch"))
     assert "softmax" not in sub.cells
     msg = sub.cell_problems["softmax"]
     assert f"is {len(huge)} characters long" in msg

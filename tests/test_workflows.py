@@ -340,9 +340,9 @@ def notebooks(folder: Path, **files: str):
     for name, what in files.items():
         dest = folder / f"{name}.ipynb"
         if what == "solution":
-            shutil.copy(get().solution, dest)
+            shutil.copy(get("minibatch").solution, dest)
         elif what == "stub":
-            shutil.copy(get().release, dest)
+            shutil.copy(get("minibatch").release, dest)
         else:
             dest.write_text(what)
 
@@ -358,7 +358,7 @@ def test_autograde_grades_the_template_layout_with_training(tmp_path):
     repo = tmp_path / "repo"
     notebooks(repo, minibatch="solution")
     (repo / "assignments" / "minibatch").mkdir(parents=True)
-    shutil.copy(get().release, repo / "assignments" / "minibatch" / "minibatch.ipynb")
+    shutil.copy(get("minibatch").release, repo / "assignments" / "minibatch" / "minibatch.ipynb")
     r = Runner(load("autograde.yml"), repo, {"github.ref": "refs/heads/main"}, tmp_path)
     text, _ = r.step("autograder", "grade")
     assert "grading minibatch.ipynb" in text and "grading assignments" not in text
@@ -441,7 +441,9 @@ def test_grade_class_shards_merge_and_summary(tmp_path):
     notebooks(repo / "submissions", alice="solution", bob="stub", carol="not a notebook")
     notebooks(repo / "submissions" / "late", dave="solution", erin="stub")
     (repo / "submissions" / ".ipynb_checkpoints").mkdir()
-    shutil.copy(get().release, repo / "submissions" / ".ipynb_checkpoints" / "alice.ipynb")
+    shutil.copy(
+        get("minibatch").release, repo / "submissions" / ".ipynb_checkpoints" / "alice.ipynb"
+    )
     wf = load("grade-class.yml")
     ctx = {
         "inputs.submissions": "submissions",

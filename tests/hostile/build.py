@@ -15,7 +15,7 @@ from tests.hostile.cases import Case, notebooks
 
 
 def _solution() -> dict:
-    return json.loads(get().solution.read_text())
+    return json.loads(get("minibatch").solution.read_text())
 
 
 def _gid(cell: dict):
@@ -50,7 +50,7 @@ def _markdown(nb):
 
 
 def _reverse(nb):
-    ids = set(get().ids)
+    ids = set(get("minibatch").ids)
     slots = [i for i, c in enumerate(nb["cells"]) if _gid(c) in ids]
     cells = [nb["cells"][i] for i in slots]
     for i, c in zip(slots, reversed(cells)):

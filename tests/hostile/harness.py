@@ -121,7 +121,7 @@ def grade_corpus(root: Path) -> Graded:
         "HOME": str(Path.home()),
         "SECRET_VAR": secret[0],
     }
-    paths = {"minibatch": get().solution, **build(corpus, values, sandboxed=SANDBOXED)}
+    paths = {"minibatch": get("minibatch").solution, **build(corpus, values, sandboxed=SANDBOXED)}
     g = Graded(root, out, paths, values, secret)
     by_path = {p: n for n, p in paths.items()}
     real = batch_mod.grade_notebook
