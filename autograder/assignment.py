@@ -169,7 +169,7 @@ def get(name: str | None = None) -> Assignment:
     if name not in ASSIGNMENTS:  # a folder added since (autograder new): look again
         ASSIGNMENTS.update(_discover())
     if name not in ASSIGNMENTS:
-        raise KeyError(f"unknown assignment {name!r}; known: {', '.join(ASSIGNMENTS)}")
+        raise AssignmentError(f"unknown assignment {name!r}; known: {', '.join(ASSIGNMENTS)}")
     return ASSIGNMENTS[name]
 
 
@@ -194,7 +194,23 @@ def default_name() -> str:
     names = sorted(ASSIGNMENTS) or sorted(_discover())
     if len(names) == 1:
         return names[0]
-    raise KeyError(f"several assignments are known ({', '.join(names)}): pass --assignment NAME")
+    if not names:
+        raise AssignmentError("no assignment found: solutions/NAME/assignment.toml is missing")
+    raise AssignmentError(
+        f"several assignments are known ({', '.join(names)}): pass --assignment NAME"
+    )
+
+
+def names(given: str | None = None) -> list[str]:
+    "The assignments a command acts on: the one named, else every one there is."
+    if given:
+        return [get(given).name]
+    return sorted(ASSIGNMENTS)
+
+
+def _any() -> str:
+    "Some assignment, for a zero report on a notebook that cannot even say which one it is."
+    return default_name() if len(ASSIGNMENTS) <= 1 else sorted(ASSIGNMENTS)[0]
 
 
 def infer(path, given: str | None = None) -> tuple[str, str]:
@@ -206,7 +222,7 @@ def infer(path, given: str | None = None) -> tuple[str, str]:
     try:
         nb = read_notebook(Path(path))
     except (OSError, ValueError):
-        return given or default_name(), ""  # extract reports what is wrong with the file
+        return given or _any(), ""  # extract reports what is wrong with the file
     meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
     mark = meta.get(STAMP) if isinstance(meta.get(STAMP), dict) else {}
     stamped = mark.get("assignment") if isinstance(mark.get("assignment"), str) else None
@@ -224,11 +240,11 @@ def infer(path, given: str | None = None) -> tuple[str, str]:
         if stamped in ASSIGNMENTS:
             return stamped, ""
         known = ", ".join(sorted(ASSIGNMENTS))
-        return default_name() if len(ASSIGNMENTS) == 1 else sorted(ASSIGNMENTS)[0], (
+        return _any(), (
             f"{Path(path).name} says it is a notebook of assignment {stamped!r}, which this "
             f"grader does not have (known: {known}); check that it is the right notebook"
         )
     ids = {grade_id(c) for c in nb["cells"] if isinstance(c, dict)}
     matches = [a.name for a in ASSIGNMENTS.values() if set(a.ids) & ids]
     best = max(matches, key=lambda n: len(set(ASSIGNMENTS[n].ids) & ids), default=None)
-    return best or default_name(), ""
+    return best or _any(), ""

@@ -100,19 +100,25 @@ def _summary(args):
 def _release(args):
     from autograder import assignment, release
 
-    a = assignment.get(args.assignment)
-    print(release.release(a))
+    if args.bundle and not args.assignment and len(assignment.names()) > 1:
+        raise assignment.AssignmentError(
+            f"a bundle holds one assignment: pass --assignment ({', '.join(assignment.names())})"
+        )
+    for name in assignment.names(args.assignment):  # every assignment, unless one is named
+        print(release.release(assignment.get(name)))
     if args.bundle:
         from autograder.bundle import build_bundle
 
-        print(build_bundle(a, Path(args.bundle)))
+        print(build_bundle(assignment.get(args.assignment), Path(args.bundle)))
     return 0
 
 
 def _validate(args):
+    from autograder.assignment import names
     from autograder.validate import validate
 
-    return validate(args.assignment, training=not args.no_training)
+    codes = [validate(n, training=not args.no_training) for n in names(args.assignment)]
+    return max(codes, default=0)
 
 
 def _demo(args):
@@ -312,8 +318,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from autograder.assignment import AssignmentError
+
     try:
         return args.fn(args)
+    except AssignmentError as e:  # an unknown or ambiguous assignment, a broken assignment.toml
+        print(f"autograder: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(
             "interrupted: finished reports are kept; run the same command again to resume",

@@ -11,9 +11,13 @@ from autograder.grade import Options
 
 
 def demo(out: Path, name: str | None = None) -> int:
-    "Grade the instructor solution and the released stub notebook; print both reports."
-    a = assignment.get(name)
-    subs = {"solution": a.solution, "stubs": a.release}
+    """Grade the instructor solution and the released stub notebook of every assignment (or of
+    the one named) in one batch; print the reports."""
+    many = len(assignment.names(name)) > 1
+    subs = {}
+    for n in assignment.names(name):
+        a, tag = assignment.get(n), f"{n}-" if many else ""
+        subs |= {f"{tag}solution": a.solution, f"{tag}stubs": a.release}
     out.mkdir(parents=True, exist_ok=True)
     reports = grade_batch(
         list(subs.values()), out, force=True, options=Options(seed=0), names=list(subs)
@@ -29,13 +33,9 @@ def demo(out: Path, name: str | None = None) -> int:
         f"\nreport.json, results.json and junit.xml per submission in {out}/; "
         f"summary: {out / 'grades.csv'}"
     )
-    print(
-        json.dumps(
-            {
-                "solution": reports[0]["score"],
-                "stubs": reports[1]["score"],
-                "max_score": reports[0]["max_score"],
-            }
-        )
-    )
+    scores = {
+        n: {"solution": sol["score"], "stubs": stub["score"], "max_score": sol["max_score"]}
+        for n, sol, stub in zip(assignment.names(name), reports[::2], reports[1::2])
+    }
+    print(json.dumps(scores if many else next(iter(scores.values()))))
     return 0

@@ -48,9 +48,10 @@ def _nbgrader(grade_id: str, *, grade: bool, solution: bool, locked: bool, point
     return {"nbgrader": meta}
 
 
-def selfcheck_source(grade_id: str) -> str:
-    "The self-check cell after an exercise: it runs that exercise's public tests."
-    return f'from autograder.selfcheck import check\ncheck("{grade_id}")'
+def selfcheck_source(grade_id: str, name: str) -> str:
+    """The self-check cell after an exercise: it runs that exercise's public tests (named with
+    its assignment: another assignment of the course may have an exercise of the same id)."""
+    return f'from autograder.selfcheck import check\ncheck("{grade_id}", "{name}")'
 
 
 def notebook(name: str):
@@ -97,7 +98,7 @@ def notebook(name: str):
             metadata=_nbgrader(EXAMPLE, grade=False, solution=True, locked=False),
         ),
         new_code_cell(
-            selfcheck_source(EXAMPLE),
+            selfcheck_source(EXAMPLE, name),
             metadata=_nbgrader(
                 f"{EXAMPLE}_selfcheck", grade=True, solution=False, locked=True, points=0
             ),

@@ -96,14 +96,20 @@ def junit_xml(r: Report) -> str:
 
 def grades_csv(reports: list[dict]) -> str:
     "A row per submission, a column per exercise; reads report.json dicts so shards can merge."
-    ids = list(reports[0]["exercises"]) if reports else []
+    ids = list(dict.fromkeys(i for r in reports for i in r["exercises"]))
+    # a folder of mixed assignments says which each row is (one assignment: the usual columns)
+    kinds = {(r.get("meta") or {}).get("assignment") for r in reports}
+    mixed = len(kinds) > 1
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["submission", "score", "max_score", *map(csv_cell, ids)])
+    head = ["submission", *(["assignment"] if mixed else []), "score", "max_score"]
+    w.writerow([*head, *map(csv_cell, ids)])
     for r in sorted(reports, key=lambda r: r["submission"]):
+        kind = [csv_cell(str((r.get("meta") or {}).get("assignment")))] if mixed else []
         w.writerow(
             [
                 cell_text(r["submission"]),
+                *kind,
                 r["score"],
                 r["max_score"],
                 *[r["exercises"].get(i, {}).get("score", 0) for i in ids],

@@ -318,8 +318,11 @@ class ReferenceSession:
         return False
 
     def ask(self, probe, args, seed, forbid, timeout):
+        import copy
+
         import torch
 
+        args = copy.deepcopy(args)  # as the worker gets its own copy: an in-place change stays here
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             random.seed(seed)

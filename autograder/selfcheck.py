@@ -29,8 +29,8 @@ def check(grade_id: str, assignment: str | None = None, namespace: dict | None =
     namespace of the code that called it, a notebook's kernel namespace). `assignment` defaults to
     the one that has an exercise `grade_id`. Prints a line per test; raises AssertionError naming
     how many failed."""
-    a = _assignment(grade_id, assignment)
     ns = namespace if namespace is not None else sys._getframe(1).f_globals
+    a = _assignment(grade_id, assignment, ns)
     missing = [n for n in a.exercise(grade_id).defines if n not in ns]
     if missing:
         names = ", ".join(f"`{n}`" for n in missing)
@@ -138,16 +138,28 @@ def _files(a: asg.Assignment, grade_id: str) -> list[str] | None:
     return sorted({own, *marked})
 
 
-def _assignment(grade_id: str, name: str | None) -> asg.Assignment:
-    "The named assignment, or the first known one with an exercise grade_id."
+def _assignment(grade_id: str, name: str | None, ns: dict | None = None) -> asg.Assignment:
+    """The named assignment, or the known one with an exercise grade_id; where several have it,
+    the one whose exercises' names the kernel defines most of (its notebook ran them)."""
     if name is not None:
         a = asg.get(name)
         if a.exercise(grade_id) is None:
             raise KeyError(f"assignment {a.name!r} has no exercise {grade_id!r}; it has {a.ids}")
         return a
-    for a in asg.ASSIGNMENTS.values():
-        if a.exercise(grade_id) is not None:
-            return a
+    if not any(a.exercise(grade_id) for a in asg.ASSIGNMENTS.values()):
+        asg.ASSIGNMENTS.update(asg._discover())  # a folder added since the kernel started
+    have = [a for a in asg.ASSIGNMENTS.values() if a.exercise(grade_id) is not None]
+    if len(have) > 1:
+        defined = lambda a: sum(n in (ns or {}) for e in a.exercises for n in e.defines)
+        have.sort(key=defined, reverse=True)
+        if defined(have[0]) == defined(have[1]):
+            names = ", ".join(a.name for a in have)
+            raise KeyError(
+                f"several assignments have an exercise {grade_id!r} ({names}): "
+                f"call check({grade_id!r}, assignment=NAME)"
+            )
+    if have:
+        return have[0]
     known = ", ".join(asg.ASSIGNMENTS) or "none"
     raise KeyError(f"no known assignment has an exercise {grade_id!r} (assignments: {known})")
 

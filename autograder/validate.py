@@ -56,6 +56,16 @@ def validate(name: str | None = None, training: bool = True, workers: int = 2, s
     problems: list[str] = []
     sol = grade_notebook(a.solution, training=training, options=opts, oracle=oracle)
     problems += [f"solution lost points: {p}" for p in full_marks(sol)]
+    # mistakes in the folder's own tests (a test that raised, no points marker): the instructor's
+    problems += [f"in the tests: {e}" for e in sol.meta.get("instructor_errors", [])]
+    from autograder.runner import collect
+
+    public = {t.exercise for t, _ in collect(a.tests, hidden=False)}
+    problems += [
+        f"exercise {gid!r} has no public test: add {a.tests / f'test_{gid}.py'}"
+        for gid in a.ids
+        if gid not in public
+    ]
     say(f"solution: {sol.score:g} / {sol.max_score:g}")
     stub = grade_notebook(a.release, training=training, options=opts, oracle=oracle)
     problems += [f"stubs scored {stub.score:g}, expected 0"] if stub.score else []

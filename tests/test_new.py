@@ -72,8 +72,8 @@ def test_notebook_is_a_valid_nbgrader_source(made):
     assert nbg(ex)["solution"] and not nbg(ex)["locked"] and not nbg(ex)["grade"]
     assert "### BEGIN SOLUTION" in ex.source and "### END SOLUTION" in ex.source
     assert nbg(check)["grade"] and nbg(check)["locked"] and nbg(check)["points"] == 0
-    assert check.source == f'from autograder.selfcheck import check\ncheck("{EXAMPLE}")'
-    assert check.source == selfcheck_source(EXAMPLE)
+    assert check.source == f'from autograder.selfcheck import check\ncheck("{EXAMPLE}", "{NAME}")'
+    assert check.source == selfcheck_source(EXAMPLE, NAME)
     assert all(nbg(c)["schema_version"] == 3 for c in graded.values())
     ns: dict = {}  # the setup and the solution run, and the solution is right
     for cell in (setup, ex):
