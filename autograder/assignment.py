@@ -30,6 +30,7 @@ class Assignment:
     exercises: tuple[Exercise, ...]
     setup_id: str = "setup"
     mnist_run: bool = False  # whether the graded MNIST run (mnist_training) belongs to it
+    default: bool = False  # the course's default: what a command means when none is named
     policy: Policy = Policy()  # what its exercise cells may import and reach (autograder.policy)
 
     @property
@@ -134,6 +135,7 @@ def load(toml: Path) -> Assignment:
             exercises,
             setup_id=d.get("setup", "setup"),
             mnist_run=bool(d.get("mnist_run", False)),
+            default=bool(d.get("default", False)),
             policy=Policy(no_bases=no_bases),
         )
     except (KeyError, TypeError) as e:
@@ -182,11 +184,16 @@ def stamp(nb, name: str):
     return nb
 
 
-def owner(ids) -> Assignment:
-    "The assignment whose exercises include all these grade_ids (the only such), else the default."
+def owner(ids) -> Assignment | None:
+    "The assignment whose exercises include all these grade_ids (the only such), or None."
     ids = set(ids)
     found = [a for a in ASSIGNMENTS.values() if ids and ids <= set(a.ids)]
-    return found[0] if len(found) == 1 else get()
+    if len(found) == 1:
+        return found[0]
+    try:
+        return get(default_name()) if not found else None
+    except AssignmentError:
+        return None
 
 
 def default_name() -> str:
@@ -194,6 +201,9 @@ def default_name() -> str:
     names = sorted(ASSIGNMENTS) or sorted(_discover())
     if len(names) == 1:
         return names[0]
+    marked = [n for n in names if ASSIGNMENTS[n].default]  # `default = true` in assignment.toml
+    if len(marked) == 1:
+        return marked[0]
     if not names:
         raise AssignmentError("no assignment found: solutions/NAME/assignment.toml is missing")
     raise AssignmentError(
@@ -210,7 +220,10 @@ def names(given: str | None = None) -> list[str]:
 
 def _any() -> str:
     "Some assignment, for a zero report on a notebook that cannot even say which one it is."
-    return default_name() if len(ASSIGNMENTS) <= 1 else sorted(ASSIGNMENTS)[0]
+    try:
+        return default_name()
+    except AssignmentError:
+        return sorted(ASSIGNMENTS)[0]
 
 
 def infer(path, given: str | None = None) -> tuple[str, str]:

@@ -41,7 +41,12 @@ def grade_id(cell) -> str | None:
 
 def make_submission(dest: Path, replace: dict[str, str], base: Path | None = None) -> Path:
     "Write base (the solution notebook by default) to dest with the cells in replace swapped in."
-    base = owner(replace).solution if base is None else Path(base)
+    if base is None:
+        a = owner(replace)
+        if a is None:
+            raise KeyError(f"no single assignment has the cells {sorted(replace)}: pass base=")
+        base = a.solution
+    base = Path(base)
     nb = nbformat.read(base, as_version=4)
     found = set()
     for cell in nb.cells:
@@ -66,7 +71,8 @@ def notebook(sources: dict[str, str], setup: str) -> nbformat.NotebookNode:
         meta = {"grade": False, "grade_id": gid, "locked": locked, "solution": not locked}
         return nbformat.v4.new_code_cell(src, metadata={"nbgrader": {**meta, "schema_version": 3}})
 
-    cells = [cell(owner(sources).setup_id, setup, True)]
+    a = owner(sources)
+    cells = [cell(a.setup_id if a is not None else "setup", setup, True)]
     cells += [cell(gid, src, False) for gid, src in sources.items()]
     return nbformat.v4.new_notebook(cells=cells)
 
@@ -75,9 +81,16 @@ def bug_groups(a) -> list[list[tuple[str, Bug]]]:
     """The bank's bugs packed into as few notebooks as can be judged apart: bug k of every
     exercise shares notebook k (each exercise is graded on its own, with stand-ins for the
     others), and a bug that may cost points elsewhere (`also`) gets a notebook of its own."""
-    bugs = load(a).BUGS
-    alone = [[(gid, b)] for gid, bs in bugs.items() for b in bs if b.also]
-    rest = {gid: [b for b in bs if not b.also] for gid, bs in bugs.items()}
+    return pack([(gid, b) for gid, bs in load(a).BUGS.items() for b in bs])
+
+
+def pack(bugs: list[tuple[str, Bug]]) -> list[list[tuple[str, Bug]]]:
+    "(grade_id, bug) pairs into notebooks, as bug_groups does."
+    alone = [[(gid, b)] for gid, b in bugs if b.also]
+    rest: dict[str, list[Bug]] = {}
+    for gid, b in bugs:
+        if not b.also:
+            rest.setdefault(gid, []).append(b)
     width = max((len(bs) for bs in rest.values()), default=0)
     packed = [[(gid, bs[k]) for gid, bs in rest.items() if k < len(bs)] for k in range(width)]
     return packed + alone

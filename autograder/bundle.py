@@ -21,9 +21,9 @@ PACKAGE = Path(__file__).resolve().parent
 STUDENT_MODULES = (
     "__init__.py", "__main__.py", "assignment.py", "batch.py", "check.py", "classroom.py",
     "cli.py", "compare.py", "data.py", "escape.py", "extract.py", "feedback.py", "forbidden.py",
-    "grade.py", "hints.py", "model.py", "oracle.py", "policy.py", "probes.py", "protocol.py",
-    "pytest_plugin.py", "report.py", "runner.py", "sandbox.py", "scoring.py", "selfcheck.py",
-    "testing.py", "training.py", "worker.py",
+    "grade.py", "hints.py", "model.py", "oracle.py", "parsing.py", "policy.py", "probes.py",
+    "protocol.py", "pytest_plugin.py", "report.py", "runner.py", "sandbox.py", "scoring.py",
+    "selfcheck.py", "testing.py", "training.py", "worker.py",
 )  # fmt: skip
 
 CONFTEST = '''"""Loads the autograder's pytest plugin from this folder for plain `pytest`."""

@@ -100,16 +100,13 @@ def _summary(args):
 def _release(args):
     from autograder import assignment, release
 
-    if args.bundle and not args.assignment and len(assignment.names()) > 1:
-        raise assignment.AssignmentError(
-            f"a bundle holds one assignment: pass --assignment ({', '.join(assignment.names())})"
-        )
+    bundled = assignment.get(args.assignment) if args.bundle else None  # one: named or default
     for name in assignment.names(args.assignment):  # every assignment, unless one is named
         print(release.release(assignment.get(name)))
     if args.bundle:
         from autograder.bundle import build_bundle
 
-        print(build_bundle(assignment.get(args.assignment), Path(args.bundle)))
+        print(build_bundle(bundled, Path(args.bundle)))
     return 0
 
 

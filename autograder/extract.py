@@ -7,7 +7,6 @@ escapes are not run. Nothing here executes student code; a broken file becomes a
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -15,7 +14,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import hints
+from autograder import hints, parsing
 from autograder.assignment import Assignment
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
@@ -50,7 +49,7 @@ def grade_id(cell) -> str | None:
 def strip_magics(source: str) -> tuple[str, list[str]]:
     "Replace IPython magics and shell escapes with `pass`; a cell magic makes the cell unusable."
     try:
-        ast.parse(source)
+        parsing.parse(source)
         return source, []  # valid Python: a line starting with % or ! is a continuation, not magic
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass

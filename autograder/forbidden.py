@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 
+from autograder import parsing
+
 # the doors behind the public functions: aten ops, the C bindings, switching the monitor off.
 # An exercise with `backdoors = true` in its assignment.toml may not reach them either.
 BACKDOORS = [
@@ -23,7 +25,7 @@ def _rules(exercise: str, a=None):
         from autograder.assignment import owner
 
         a = owner([exercise])
-    return a.exercise(exercise)
+    return a.exercise(exercise) if a is not None else None
 
 
 def runtime_names(exercise: str, a=None) -> list[str]:
@@ -32,7 +34,7 @@ def runtime_names(exercise: str, a=None) -> list[str]:
         return []
     from autograder.assignment import owner
 
-    return (a or owner([exercise])).runtime_names(exercise)
+    return (a or owner([exercise])).runtime_names(exercise)  # not None: _rules found it
 
 
 def function_names(banned) -> set[str]:
@@ -84,8 +86,8 @@ def _dotted(node: ast.AST, names: dict[str, str]) -> str | None:
 def parse(source: str, setup: str = "") -> tuple[ast.AST, dict[str, str]] | None:
     "A cell's tree and the names its imports and the setup cell's bind; None if it won't parse."
     try:
-        tree = ast.parse(source)
-        names = aliases(ast.parse(setup)) if setup else {"torch": "torch"}
+        tree = parsing.parse(source)
+        names = aliases(parsing.parse(setup)) if setup else {"torch": "torch"}
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None  # the cell's own syntax error is reported where it is run
     return tree, aliases(tree, names)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import ast
 import re
 
+from autograder import parsing
+
 NAME_ERROR = re.compile(r"NameError: name '(\w+)' is not defined")
 
 
 def bound_names(source: str) -> set[str]:
     "The top-level names a cell binds: assignments, defs, classes, imports, for targets."
     try:
-        tree = ast.parse(source)
+        tree = parsing.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     out = set()

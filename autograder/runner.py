@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import protocol
+from autograder import parsing, protocol
 from autograder.model import CheckResult
 from autograder.testing import CheckFailed, ProbeError
 
@@ -403,7 +403,7 @@ def _where(excinfo, item) -> tuple[str, int]:
 
 # pytest is not thread-safe (its compile of sources, its global hooks): one run at a time per
 # process. Threads of a batch still overlap everything else (worker start, cells, the MNIST run).
-LOCK = threading.Lock()
+LOCK = parsing.LOCK  # shared with our own parses: CPython 3.11's ast.parse is not thread-safe
 
 
 def run_tests(tests_dir: Path, grading: Grading, hidden: bool, select: list[str] | None = None):

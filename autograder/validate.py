@@ -48,7 +48,7 @@ def bug_problems(
 
 def validate(name: str | None = None, training: bool = True, workers: int = 2, say=print) -> int:
     "Grade the solution, the stubs and the whole bank; exit status 0 iff every case behaves."
-    from autograder.bank import bug_groups, cases
+    from autograder.bank import cases, pack
 
     a = assignment.get(name)
     oracle = _Locked(lambda name: Oracle(None, name or a.name), threading.Lock())
@@ -88,7 +88,7 @@ def validate(name: str | None = None, training: bool = True, workers: int = 2, s
         ]
         jobs += [
             ("bugs", group, pool.submit(_grade, Path(tmp) / f"b{i}.ipynb", src, oracle, a))
-            for i, group in enumerate(bug_groups(a))
+            for i, group in enumerate(pack([lb for k, lb, _ in cases(a) if k == "bug"]))
             for src in [{gid: bug.source for gid, bug in group}]
         ]
         for kind, label, fut in jobs:

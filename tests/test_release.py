@@ -113,7 +113,8 @@ def test_cells_are_locked_as_nbgrader_would():
 
 
 def test_release_has_no_outputs_or_volatile_metadata():
-    assert set(RELEASED.metadata) == {"kernelspec"}
+    assert set(RELEASED.metadata) == {"kernelspec", "autograder"}
+    assert RELEASED.metadata["autograder"] == {"assignment": "minibatch"}  # which one it is
     for cell in RELEASED.cells:
         assert set(cell.metadata) <= {"nbgrader", "deletable", "editable"}
         if cell.cell_type == "code":
