@@ -23,13 +23,24 @@ class Exercise:
 
 
 @dataclass(frozen=True)
+class Run:
+    """A graded exercise with no cell of its own (a training run over the student's pipeline):
+    its tests are in tests/test_<id>.py like any other; `needs` are the cells it uses, and when
+    one of them did not run its tests fail saying so."""
+
+    grade_id: str
+    title: str
+    needs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Assignment:
     "A notebook of exercises: source in solutions/NAME/, release in assignments/NAME/."
 
     name: str
     exercises: tuple[Exercise, ...]
     setup_id: str = "setup"
-    mnist_run: bool = False  # whether the graded MNIST run (mnist_training) belongs to it
+    runs: tuple[Run, ...] = ()  # graded exercises without a cell (`[[run]]` in assignment.toml)
     default: bool = False  # the course's default: what a command means when none is named
     policy: Policy = Policy()  # what its exercise cells may import and reach (autograder.policy)
 
@@ -87,6 +98,20 @@ class Assignment:
     def ids(self) -> list[str]:
         return [e.grade_id for e in self.exercises]
 
+    @property
+    def report_ids(self) -> list[str]:
+        "Every exercise a report has a row for: the cells', then the runs'."
+        return [*self.ids, *(r.grade_id for r in self.runs)]
+
+    def title(self, grade_id: str) -> str:
+        e = self.exercise(grade_id) or next((r for r in self.runs if r.grade_id == grade_id), None)
+        return e.title if e else grade_id
+
+    def needs(self, grade_id: str) -> tuple[str, ...]:
+        "The cells an exercise's tests use: its own, or a run's `needs`."
+        run = next((r for r in self.runs if r.grade_id == grade_id), None)
+        return run.needs if run else (grade_id,)
+
     def exercise(self, grade_id: str) -> Exercise | None:
         return next((e for e in self.exercises if e.grade_id == grade_id), None)
 
@@ -130,11 +155,15 @@ def load(toml: Path) -> Assignment:
             for x in d["exercise"]
         )
         no_bases = tuple((x["id"], tuple(x["no_bases"])) for x in d["exercise"] if "no_bases" in x)
+        runs = tuple(
+            Run(x["id"], x.get("title", x["id"]), tuple(x.get("needs", ())))
+            for x in d.get("run", ())
+        )
         a = Assignment(
             d["name"],
             exercises,
             setup_id=d.get("setup", "setup"),
-            mnist_run=bool(d.get("mnist_run", False)),
+            runs=runs,
             default=bool(d.get("default", False)),
             policy=Policy(no_bases=no_bases),
         )
@@ -158,11 +187,7 @@ def _discover() -> dict[str, Assignment]:
     return found
 
 
-# The graded MNIST run: it has no cell of its own and uses the student's whole pipeline.
-TRAINING_ID = "mnist_training"
-
 ASSIGNMENTS = _discover()
-MINIBATCH = ASSIGNMENTS.get("minibatch")
 
 
 def get(name: str | None = None) -> Assignment:

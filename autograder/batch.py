@@ -141,16 +141,6 @@ def grade_batch(
         import secrets
 
         opts = replace(opts, seed=secrets.randbelow(2**31))  # one seed for the whole batch
-    from functools import cache
-
-    @cache
-    def curve():
-        "The reference's training curve, beside each student's in the feedback (computed once)."
-        from autograder.feedback import reference_curve
-
-        return (
-            reference_curve(opts.training_config, seed=0, data=opts.data) if opts.training else []
-        )
 
     def make_oracle(name):
         from autograder.oracle import Oracle  # imports torch: not before the first worker starts
@@ -188,7 +178,7 @@ def grade_batch(
         if feedback:
             from autograder.feedback import write_feedback
 
-            write_feedback(r, out / name, curve())
+            write_feedback(r, out / name)
         report.write_all(r, out / name)  # report.json last: its presence marks the work done
         return r
 
@@ -225,8 +215,7 @@ def grader_failure(path: Path, e: Exception, opts: Options):
     from autograder.model import Report
 
     a = assignment.get(assignment.infer(path, opts.assignment)[0])
-    ids = [*a.ids, assignment.TRAINING_ID] if a.mnist_run else a.ids
-    empty = {g: scoring.exercise_score(g, []) for g in ids}
+    empty = {g: scoring.exercise_score(g, []) for g in a.report_ids}
     return Report(path.stem, empty, {"grader_error": f"{type(e).__name__}: {e}"})
 
 

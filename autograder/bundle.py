@@ -23,7 +23,7 @@ STUDENT_MODULES = (
     "cli.py", "compare.py", "data.py", "escape.py", "extract.py", "feedback.py", "forbidden.py",
     "grade.py", "hints.py", "model.py", "oracle.py", "parsing.py", "policy.py", "probes.py",
     "protocol.py", "pytest_plugin.py", "report.py", "runner.py", "sandbox.py", "scoring.py",
-    "selfcheck.py", "testing.py", "training.py", "worker.py",
+    "selfcheck.py", "testing.py", "worker.py",
 )  # fmt: skip
 
 CONFTEST = '''"""Loads the autograder's pytest plugin from this folder for plain `pytest`."""
@@ -46,7 +46,7 @@ Work in `{notebook}`: replace each `raise NotImplementedError()` with your code.
 Open it in Jupyter started in this folder (`jupyter lab` here), so that the notebook's first cell
 finds the kit's `autograder` package next to it.
 
-Check your work (the public checks, then a short MNIST training run with your pipeline):
+Check your work (the public checks, and the graded training run if the assignment has one):
 
     pip install -r requirements.txt      # once (CPU torch: pip install torch first if you prefer)
     pytest                               # one line per check
@@ -63,6 +63,7 @@ REQUIREMENTS = "\n".join(
         "fastcore>=1.5",
         "platformdirs>=3",
         "pytest>=7.4",
+        "hypothesis>=6.80,<7",
         "numpy",
         "jupyterlab",
         "ipykernel",

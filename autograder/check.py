@@ -87,7 +87,6 @@ POINTS_FILE = Path(__file__).resolve().parent / "points.json"  # written into th
 def full_points(name: str) -> float | None:
     "All the assignment's points, hidden ones included: from its checks, or as the bundle recorded."
     from autograder.runner import HIDDEN_DIR, collect
-    from autograder.training import TrainingConfig
 
     a = assignment.get(name)
     if not (a.tests / HIDDEN_DIR).is_dir():  # the student bundle: as recorded at release
@@ -95,8 +94,7 @@ def full_points(name: str) -> float | None:
             return float(json.loads(POINTS_FILE.read_text())[name])
         except (OSError, ValueError, KeyError, TypeError):
             return None
-    run = TrainingConfig().points if a.mnist_run else 0.0
-    return sum(points for _, points in collect(a.tests, hidden=True)) + run
+    return sum(points for _, points in collect(a.tests, hidden=True))
 
 
 def next_step(r: Report, total: float | None = None) -> str:
@@ -112,13 +110,16 @@ def next_step(r: Report, total: float | None = None) -> str:
 
 
 def training_line(r: Report) -> str:
-    "The MNIST run's test accuracy beside its threshold, when the run happened."
-    t = r.meta.get("training") or {}
-    acc, thr = t.get("test_accuracy"), t.get("threshold")
-    if not isinstance(acc, (int, float)) or not isinstance(thr, (int, float)):
+    "A training run's measure beside its threshold, when a run recorded one."
+    from autograder.feedback import training_of
+
+    t = training_of(r)
+    v, thr = t.get("value"), t.get("threshold")
+    if type(v) not in (int, float) or type(thr) not in (int, float):
         return ""
-    verdict = "passes" if acc >= thr else "below"
-    return f"MNIST run: test accuracy {acc:.4f} ({verdict} the threshold {thr:.2f})"
+    ok = v >= thr if t["higher_is_better"] else v <= thr
+    verdict = "passes" if ok else "misses"
+    return f"{t['title']}: {t['metric']} {v:.4f} ({verdict} the threshold {thr:g})"
 
 
 def check(

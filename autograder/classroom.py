@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m autograder.classroom")
     p.add_argument("notebook", type=Path)
     p.add_argument("--out", type=Path, default=Path("autograding_output/results.json"))
-    p.add_argument("--no-training", action="store_true", help="skip the MNIST run")
+    p.add_argument("--no-training", action="store_true", help="skip the graded training runs")
     p.add_argument("--assignment", default=None, help="default: the notebook's own")
     p.add_argument("--data", type=Path, help="MNIST cache folder")
     args = p.parse_args(argv)

@@ -190,7 +190,9 @@ def parser() -> argparse.ArgumentParser:
                 "--data", type=Path, help="MNIST cache (default: user cache, or $AUTOGRADER_DATA)"
             )
         if training:
-            sp.add_argument("--no-training", action="store_true", help="skip the MNIST run")
+            sp.add_argument(
+                "--no-training", action="store_true", help="skip the graded training runs"
+            )
         if assignment:
             sp.add_argument(
                 "--assignment",

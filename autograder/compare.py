@@ -10,13 +10,17 @@ Problem = str | None  # None means the answers agree
 
 
 def describe(v) -> str:
-    "A short, printable description of a value."
+    "A short, printable description of a value, as a student would write it."
     if isinstance(v, torch.Tensor):
         if v.numel() <= 12:
-            return f"tensor({v.tolist()}, dtype={v.dtype})"
-        return f"tensor of shape {tuple(v.shape)}, dtype {v.dtype}"
+            vals = v.detach().double().round(decimals=4) if v.is_floating_point() else v
+            return f"tensor({vals.tolist()}, dtype={v.dtype})"
+        return f"a tensor of shape {tuple(v.shape)}, dtype {v.dtype}"
     if isinstance(v, Opaque):
         return f"a {v.type} ({v.repr})"
+    if isinstance(v, (tuple, list)) and any(isinstance(x, torch.Tensor) for x in v):
+        text = f"a {type(v).__name__} of {len(v)}: " + ", ".join(describe(x) for x in v[:3])
+        return text + (", ..." if len(v) > 3 else "")
     text = repr(v)
     return text if len(text) < 120 else text[:117] + "..."
 
@@ -63,32 +67,38 @@ def _at(t: torch.Tensor, mask: torch.Tensor) -> str:
     return f"{t[_first(mask)].item():.6g}"
 
 
-def values(exp, got, atol=1e-5, rtol=1e-4, check_dtype=True, path="result") -> Problem:
-    "Compare nested tuples, lists, dicts and tensors; the message names the part that differs."
+def where(path: str, at: tuple, names=None) -> str:
+    """A part of an answer in words: `names` maps a top-level key or index to a phrase ("xs",
+    "calls to collate_fn"); other steps read "item 2" (of a list or tuple) or the dict key."""
+    steps = [str(k) if isinstance(k, str) else f"item {k + 1}" for k in at]
+    if at and names and at[0] in names:
+        steps[0] = names[at[0]]
+    return ", ".join([path, *steps] if path else steps)
+
+
+def values(exp, got, atol=1e-5, rtol=1e-4, check_dtype=True, path="", names=None, at=()) -> Problem:
+    """Compare nested tuples, lists, dicts and tensors; the message names the part that differs in
+    words (`where`): `path` names the whole answer, `names` its top-level parts."""
+    here = where(path, at, names)
+    say = lambda p: f"{here}: {p}" if here else p
+    rec = lambda e, g, k: values(e, g, atol, rtol, check_dtype, path, names, (*at, k))
     if isinstance(exp, torch.Tensor):
         p = tensors(exp, got, atol, rtol, check_dtype)
-        return p and (p if path == "result" else f"{path}: {p}")
+        return p and say(p)
     if isinstance(exp, (tuple, list)):
+        noun = f"a {type(exp).__name__} of {len(exp)} items"
         if not isinstance(got, (tuple, list)):
-            return f"{path}: expected a {type(exp).__name__} of {len(exp)}, got {describe(got)}"
+            return say(f"expected {noun}, got {describe(got)}")
         if len(got) != len(exp):
-            return f"{path}: expected {len(exp)} items, got {len(got)}"
-        for i, (e, g) in enumerate(zip(exp, got)):
-            p = values(e, g, atol, rtol, check_dtype, f"{path}[{i}]")
-            if p:
-                return p
-        return None
+            return say(f"expected {len(exp)} items, got {len(got)}")
+        return next((p for k, (e, g) in enumerate(zip(exp, got)) if (p := rec(e, g, k))), None)
     if isinstance(exp, dict):
         if not isinstance(got, dict):
-            return f"{path}: expected a dict, got {describe(got)}"
-        for k in exp:
-            p = values(exp[k], got.get(k), atol, rtol, check_dtype, f"{path}[{k!r}]")
-            if p:
-                return p
-        return None
+            return say(f"expected a dict, got {describe(got)}")
+        return next((p for k in exp if (p := rec(exp[k], got.get(k), k))), None)
     if isinstance(exp, float) and isinstance(got, (int, float)) and not isinstance(got, bool):
         ok = abs(exp - got) <= atol + rtol * abs(exp)
-        return None if ok else f"{path}: expected {exp:.6g}, got {got:.6g}"
+        return None if ok else say(f"expected {exp:.6g}, got {got:.6g}")
     if exp != got or type(exp) is not type(got):
-        return f"{path}: expected {describe(exp)}, got {describe(got)}"
+        return say(f"expected {describe(exp)}, got {describe(got)}")
     return None

@@ -15,6 +15,7 @@ import urllib.request
 import warnings
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -226,6 +227,21 @@ def load_mnist(path: str | Path | None = None) -> tuple[Tensors, Tensors, Tensor
     d = fetch(path)
     t = load_file(d / TRAIN_VALID) | load_file(d / TEST)  # memory-mapped, copy-on-write
     return (t["x_train"], t["y_train"]), (t["x_valid"], t["y_valid"]), (t["x_test"], t["y_test"])
+
+
+@dataclass(frozen=True)
+class Graded:
+    "What a graded run needs: the file the worker may read, and the test split kept here."
+
+    train_valid: str
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+def graded(path: str | Path | None = None) -> Graded:
+    "MNIST for a graded training run's test (an assignment's `mnist` fixture)."
+    (_, _), (_, _), (x_test, y_test) = load_mnist(path)
+    return Graded(str(train_valid_file(path)), x_test, y_test)
 
 
 def describe(path: str | Path | None = None) -> str:

@@ -1,5 +1,6 @@
-"""Post-grading feedback: feedback.md, a self-contained feedback.html, and curve.png (the MNIST
-run's validation curves beside the reference pipeline's). Hidden checks' messages are shown, marked.
+"""Post-grading feedback: feedback.md, a self-contained feedback.html, and curve.png (a training
+run's validation curves beside the reference's, when a test recorded them: `record("training",
+{...})`, see `training_of`). Hidden checks' messages are shown, marked.
 
 Report strings may come from student code: the HTML escapes all of them, and its
 Content-Security-Policy forbids scripts and outside resources should an escape ever be missed.
@@ -8,70 +9,43 @@ Content-Security-Policy forbids scripts and outside resources should an escape e
 from __future__ import annotations
 
 import base64
-import contextlib
-import hashlib
 import html as H
 import io
-import json
 import math
-import random
 import re
 from pathlib import Path
 
-from autograder.assignment import TRAINING_ID
 from autograder.escape import md
 from autograder.model import CheckResult, ExerciseResult, Report
 from autograder.report import atomic_write
-from autograder.training import TrainingConfig
 
 
-def reference_curve(
-    cfg: TrainingConfig, seed: int = 0, cache: Path | None = None, data: Path | None = None
-) -> list[list[float]]:
-    "The reference pipeline's [val_loss, val_acc] after each epoch, measured as the grader does."
-    import platformdirs
-    import torch
-
-    from autograder import data as mnist
-    from autograder.oracle import reference_namespace
-
-    # only what changes the curve is in the key (a new threshold reuses it); torch's version too,
-    # since another build may round differently
-    key = json.dumps([cfg.epochs, cfg.bs, cfg.lr, cfg.n_train, seed, torch.__version__])
-    folder = Path(cache) if cache else Path(platformdirs.user_cache_dir("autograder")) / "curves"
-    f = folder / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        d = json.loads(f.read_text())
-        if d["key"] == key:
-            return d["history"]
-    name = _trained()
-    ns = reference_namespace(name) if name else None
-    if ns is None:  # the student bundle ships no reference
-        return []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as in the grading worker
-    try:
-        # the probe the worker runs, so the curve is measured the same way (whole valid split)
-        with torch.random.fork_rng(devices=[]), contextlib.redirect_stdout(io.StringIO()):
-            state = random.getstate()
-            torch.manual_seed(seed)
-            random.seed(seed)
-            try:
-                got = _train(
-                    ns, str(mnist.train_valid_file(data)), cfg.epochs, cfg.bs, cfg.lr, cfg.n_train
-                )
-            finally:
-                random.setstate(state)
-    finally:
-        torch.set_num_threads(threads)
-    history = [[round(a, 6), round(b, 6)] for a, b in got["history"]]
-    with contextlib.suppress(OSError):  # an unwritable cache only costs a second next time
-        atomic_write(f, json.dumps({"key": key, "history": history}) + "\n")
-    return history
+def training_of(r: Report) -> dict:
+    """What the report's training run recorded (meta["training"]), with defaults: title, metric,
+    value, threshold, higher_is_better, curve (the names of the two numbers per epoch in
+    history), history and reference (per epoch, [a, b]); {} without one."""
+    t = r.meta.get("training")
+    if not isinstance(t, dict):
+        return {}
+    curve = t.get("curve")
+    ok = isinstance(curve, list) and len(curve) == 2 and all(isinstance(c, str) for c in curve)
+    return {
+        "title": str(t.get("title") or "Training run"),
+        "metric": str(t.get("metric") or "score"),
+        "value": t.get("value", t.get("test_accuracy")),
+        "threshold": t.get("threshold"),
+        "higher_is_better": t.get("higher_is_better", True) is not False,
+        "curve": curve if ok else ["validation loss", "validation accuracy"],
+        "history": t.get("history") or [],
+        "reference": t.get("reference") or [],
+    }
 
 
-def curve_png(history, reference=None, threshold: float | None = None) -> bytes | None:
-    "Validation loss and accuracy per epoch, yours beside the reference's; None without a run."
+def curve_png(
+    history, reference=None, threshold: float | None = None, names=None, title="Training run"
+) -> bytes | None:
+    """Two numbers per epoch (validation loss and accuracy, by default), yours beside the
+    reference's; the threshold on the second; None without a run."""
     if not history:
         return None
     from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend to pick
@@ -85,20 +59,26 @@ def curve_png(history, reference=None, threshold: float | None = None) -> bytes 
             (history, "your pipeline", "#0969da", "o"),
         ]:
             # a diverged run reports inf or nan: leave a gap rather than break the axis limits
-            y = [v if math.isfinite(v) else math.nan for v in (float(p[i]) for p in pts or [])]
+            y = [_num(p[i]) for p in pts or []]
             if y:
                 ax.plot(range(1, len(y) + 1), y, color=color, marker=mark, lw=2, label=label)
     if threshold is not None:
         acc_ax.axhline(threshold, color="#cf222e", ls="--", label=f"threshold {threshold:g}")
-    for ax, name in [(loss_ax, "validation loss (cross-entropy)"), (acc_ax, "validation accuracy")]:
-        ax.set(title=name.capitalize(), xlabel="epoch", ylabel=name.split(" (")[0])
+    names = names or ["validation loss", "validation accuracy"]
+    for ax, name in zip((loss_ax, acc_ax), names):
+        ax.set(title=name.capitalize(), xlabel="epoch", ylabel=name)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle("MNIST run: your pipeline and the reference, measured after each epoch")
+    fig.suptitle(f"{title}: yours and the reference, measured after each epoch")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})  # no version stamp: stable bytes
     return buf.getvalue()
+
+
+def _num(v) -> float:
+    "A curve's point: nan (a gap) where the run reported none or diverged."
+    return float(v) if type(v) in (int, float) and math.isfinite(v) else math.nan
 
 
 def _failing(e: ExerciseResult) -> list[CheckResult]:
@@ -114,18 +94,29 @@ def _status(e: ExerciseResult) -> str:
     return f"{len(bad)} failing" + (f" ({hidden} hidden)" if hidden else "") if bad else "passed"
 
 
-def _training(r: Report) -> str:
-    "One line on the MNIST run: test accuracy against the threshold, or why there is none."
-    t = r.meta.get("training") or {}
-    if all(isinstance(t.get(k), (int, float)) for k in ("test_accuracy", "threshold")):
-        acc, thr = t["test_accuracy"], t["threshold"]
-        verdict = "reaches the threshold" if acc >= thr else "is below the threshold"
-        return f"Test accuracy {acc:.4f} {verdict} {thr:g}."
-    e = r.exercises.get(TRAINING_ID)
+def _training(r: Report, runs: list[str]) -> str:
+    "One line on the training run: its metric against the threshold, or why there is none."
+    t = training_of(r)
+    if all(type(t.get(k)) in (int, float) for k in ("value", "threshold")):
+        v, thr, up = t["value"], t["threshold"], t["higher_is_better"]
+        ok = v >= thr if up else v <= thr
+        verdict = "reaches the threshold" if ok else "misses the threshold"
+        return f"{t['metric'].capitalize()} {v:.4f} {verdict} {thr:g}."
+    e = next((r.exercises[g] for g in runs if g in r.exercises), None)
     if e is None or not e.checks:
-        return "The MNIST run was not part of this grading."
+        return "The training run was not part of this grading."
     why = (e.checks[0].message or "no reason given").split("\n")[0][:300]
-    return f"The MNIST run did not produce weights, so there is no curve: {why}"
+    return f"The training run did not finish, so there is no curve: {why}"
+
+
+def _runs(r: Report) -> list[str]:
+    "The report's exercises that are runs (no cell of their own), by its assignment."
+    from autograder import assignment
+
+    try:
+        return [x.grade_id for x in assignment.get(r.meta.get("assignment")).runs]
+    except assignment.AssignmentError:
+        return []
 
 
 def _md(s: str) -> str:
@@ -143,7 +134,7 @@ AGAIN = "autograder grade NOTEBOOK --out DIR --seed "
 
 
 def markdown(report: Report, curve: bytes | None = None) -> str:
-    "The feedback as Markdown: scores, every failing check, the MNIST run and the seed."
+    "The feedback as Markdown: scores, every failing check, the training run and the seed."
     r, seed = report, report.meta.get("seed", "?")
     out = [f"# Feedback: {_md(r.submission)}", "", f"**Score: {r.score:g} / {r.max_score:g}**", ""]
     if notes := [*r.meta.get("notes", [])]:  # first: an edited locked cell changes everything
@@ -151,8 +142,11 @@ def markdown(report: Report, curve: bytes | None = None) -> str:
     out += ["| exercise | score | max | status |", "| --- | ---: | ---: | --- |"]
     for gid, e in r.exercises.items():
         out.append(f"| {gid} | {e.score:g} | {e.max_score:g} | {_status(e)} |")
-    out += [f"| **total** | **{r.score:g}** | **{r.max_score:g}** | |", "", "## MNIST run", ""]
-    out.append(_md(_training(r)))
+    out += [f"| **total** | **{r.score:g}** | **{r.max_score:g}** | |", ""]
+    runs = _runs(r)
+    if runs or training_of(r):
+        out += [f"## {_md(training_of(r).get('title') or 'Training run')}", ""]
+        out.append(_md(_training(r, runs)))
     if curve:
         out += [
             "",
@@ -219,6 +213,12 @@ def html(report: Report, curve: bytes | None = None) -> str:
     seed = e(str(m.get("seed", "?")))
     notes = "".join(f"<li>{e(str(n))}</li>" for n in m.get("notes", []))
     title = f"Feedback: {r.submission} — {r.score:g} / {r.max_score:g}"
+    runs, t = _runs(r), training_of(r)
+    run = (
+        f"<h2>{e(t.get('title') or 'Training run')}</h2><p>{e(_training(r, runs))}</p>"
+        if runs or t
+        else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
@@ -229,7 +229,7 @@ def html(report: Report, curve: bytes | None = None) -> str:
 {f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 <table><thead><tr><th>exercise</th><th></th><th class="num">score</th><th>status</th></tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
-<h2>MNIST run</h2><p>{e(_training(r))}</p>{fig}
+{run}{fig}
 <h2>Checks</h2>{"".join(details)}
 <footer>seed {seed} · isolation {e(str(m.get("isolation", "?")))} · graded in
 {e(str(m.get("seconds", "?")))} s · the same checks again: <code>{AGAIN}{seed}</code></footer>
@@ -238,10 +238,16 @@ def html(report: Report, curve: bytes | None = None) -> str:
 
 
 def write_feedback(report: Report, folder: Path, reference: list | None = None) -> list[Path]:
-    "Write feedback.html, feedback.md and (when the MNIST run gave a curve) curve.png."
+    "Write feedback.html, feedback.md and (when a training run gave a curve) curve.png."
     folder = Path(folder)
-    t = report.meta.get("training") or {}
-    curve = curve_png(t.get("history") or [], reference, t.get("threshold"))
+    t = training_of(report)
+    curve = curve_png(
+        t.get("history"),
+        reference if reference is not None else t.get("reference"),
+        t.get("threshold"),
+        t.get("curve"),
+        t.get("title", "Training run"),
+    )
     png = folder / "curve.png"
     paths = [folder / "feedback.html", folder / "feedback.md"]
     if curve:
@@ -252,17 +258,3 @@ def write_feedback(report: Report, folder: Path, reference: list | None = None) 
     atomic_write(paths[1], markdown(report, curve))
     atomic_write(paths[0], html(report, curve))
     return paths
-
-
-def _trained() -> str | None:
-    "The assignment the graded MNIST run belongs to (the reference curve is its)."
-    from autograder.assignment import ASSIGNMENTS
-
-    return next((a.name for a in ASSIGNMENTS.values() if a.mnist_run), None)
-
-
-def _train(ns, *args):
-    "The assignment's training probe, on the reference's names (the curve to compare with)."
-    from autograder.assignment import get
-
-    return get(_trained()).probes()["train_mnist"](ns, *args)

@@ -6,7 +6,6 @@ and probe requests to a `WorkerProcess` and judges the data that comes back agai
 
 from __future__ import annotations
 
-import re
 import secrets
 import threading
 import time
@@ -19,7 +18,6 @@ from autograder import forbidden, hints, policy, scoring
 from autograder.extract import Submission, extract
 from autograder.model import NOT_IMPLEMENTED, CheckResult, ProbeError, Report
 from autograder.sandbox import Limits, WorkerGone, WorkerProcess, wait_ready
-from autograder.training import TrainingConfig, test_accuracy
 
 if TYPE_CHECKING:
     from autograder.oracle import Oracle
@@ -27,21 +25,20 @@ if TYPE_CHECKING:
 
 @dataclass
 class Options:
-    "How to grade: which checks, the seed, the limits, the MNIST run."
+    "How to grade: which checks, the seed, the limits, the training runs."
 
     hidden: bool = True
-    training: bool = True
+    training: bool = True  # the tests marked `training` (long graded runs)
     seed: int | None = None
     device: str = "cpu"
     data: Path | None = None
     limits: Limits = field(default_factory=Limits)
-    training_config: TrainingConfig = field(default_factory=TrainingConfig)
     submission_timeout: float = 900.0
     max_restarts: int = 20  # worker starts after the first, for the whole submission
     crashes_per_exercise: int = 2  # after this many, an exercise's remaining checks are not run
     cell_timeout: float = 30.0
     cell_memory_bytes: int = 1 << 30  # what one cell may keep alive after it ran
-    probe_timeout: float | None = None  # caps each check's own limit (not the MNIST run's)
+    probe_timeout: float | None = None  # caps each check's own limit (not a training run's)
     recorded: Path | None = None  # expected answers for the student bundle (no reference there)
     progress: object = None  # called as progress(stage, done, total) while grading
     assignment: str | None = None  # None: the notebook's own (its metadata stamp)
@@ -56,12 +53,12 @@ class Session:
         self.sub, self.opts, self.worker, self.files = sub, opts, None, files or {}
         self.cell_error: dict[str, str] = dict(sub.cell_problems)
         self.restarts, self.start_seconds, self.ready = -1, 0.0, False
-        self.training: dict = {}
+        self.answered = False  # whether the current worker has answered a probe
         self.isolation = "none"  # what the last worker ran under; "none" if none ever started
         self.instructor_errors: list[str] = []  # mistakes in the assignment's tests, file and line
         self.memory_cap = "none"  # how the last worker's memory was capped: "cgroup" or "rlimit"
         # one deadline over everything the worker does for this submission (cells, probes,
-        # shrinking, restarts, the MNIST run); a watchdog kills the current worker when it passes
+        # shrinking, restarts, training runs); a watchdog kills the current worker when it passes
         self.deadline = time.monotonic() + opts.submission_timeout
         self.expired_reason = f"not run: the submission used up its {opts.submission_timeout:g} s"
         self._watchdog = threading.Timer(opts.submission_timeout, self._expire)
@@ -87,6 +84,7 @@ class Session:
         limits = replace(self.opts.limits, device=_device(self.opts.device))
         probes = asg.get(self.opts.assignment).probes_file
         self.worker, self.ready = WorkerProcess(limits, files=self.files, probes=probes), False
+        self.answered = False
         self.worker.deadline, self.worker.deadline_reason = self.deadline, self.expired_reason
         self.isolation, self.memory_cap = self.worker.isolation, self.worker.memory_cap
         if self.expired():  # the watchdog fired while this one was starting
@@ -147,10 +145,24 @@ class Session:
         )
         self.worker.request({"op": "exec", "grade_id": "placeholder", "source": src}, 10)
 
+    def prepare(self, files: list[str], fresh: bool) -> list[str]:
+        """Bind these files (read-only) into the worker, restarting it if it lacks one, or if
+        `fresh` and it has answered a probe already; their paths inside. WorkerGone if no worker
+        can start."""
+        new = [f for f in files if f not in self.files]
+        self.files.update(dict.fromkeys(new))
+        if self.worker is not None and (new or (fresh and self.answered)):
+            self.worker.close()
+            self.worker = None
+            self.restarts -= 1  # a planned start, not a crash
+        w = self.ensure()
+        return [w.inside(f) for f in files]
+
     def ask(self, probe: str, args, seed: int, forbid: list[str], timeout: float):
         "The student's answer to one probe: a value, or a ProbeError; and what it was seen using."
         try:
             w = self.ensure()
+            self.answered = True
             ans = w.request(
                 {
                     "op": "probe",
@@ -220,19 +232,13 @@ def grade_notebook(
         opts.seed = secrets.randbelow(2**31)
     opts.assignment, wrong = asg.infer(path, opts.assignment)
     a = asg.get(opts.assignment)
-    opts.training = opts.training and a.mnist_run
     t0 = time.perf_counter()
     sub = extract(path, a)
     sub.error = sub.error or wrong
     if opts.policy:
         policy.apply(sub, a)  # cells that break the assignment's policy never reach the worker
     results: list[CheckResult] = []
-    files = {}
-    if opts.training and not sub.error:
-        from autograder import data
-
-        files[str(data.train_valid_file(opts.data))] = None
-    session = Session(sub, opts, files)
+    session = Session(sub, opts)
     meta = {"assignment": a.name, "seed": opts.seed, "hidden": opts.hidden, "notes": sub.notes}
     try:
         if not sub.error:
@@ -243,7 +249,9 @@ def grade_notebook(
         from autograder.runner import collect
 
         torch.set_num_threads(1)  # the parent's tensor work is small; leave the cores to workers
-        tests = collect(a.tests, opts.hidden)
+        tests = [
+            (t, p) for t, p in collect(a.tests, opts.hidden) if opts.training or not t.training
+        ]
         # the student bundle ships no hidden tests: its reports say none ran
         meta["hidden"] = opts.hidden and any(t.hidden for t, _ in tests)
         if sub.error:
@@ -251,12 +259,11 @@ def grade_notebook(
         else:
             if oracle is None or getattr(oracle, "assignment", a.name) != a.name:
                 oracle = Oracle(opts.recorded, a.name)
-            results = _run_tests(a, sub, session, opts, oracle)
+            results, records = _run_tests(a, sub, session, opts, oracle)
             meta["cell_errors"] = dict(session.cell_error)
             if session.instructor_errors:
                 meta["instructor_errors"] = session.instructor_errors
-            if session.training:
-                meta["training"] = session.training
+            meta.update({k: v for k, v in records.items() if k not in meta})
     finally:
         if session.worker is not None:
             meta["output"] = session.worker.stdout.text()[-4000:]
@@ -273,7 +280,8 @@ def grade_notebook(
 
 
 def _report(name: str, a: asg.Assignment, results: list[CheckResult], meta: dict) -> Report:
-    ids = [*a.ids, asg.TRAINING_ID] if a.mnist_run else list(a.ids)
+    ran = {r.exercise for r in results}  # a run left out (--no-training) has no row
+    ids = [*a.ids, *(r.grade_id for r in a.runs if r.grade_id in ran)]
     by_ex = {gid: [r for r in results if r.exercise == gid] for gid in ids}
     return Report(name, {gid: scoring.exercise_score(gid, rs) for gid, rs in by_ex.items()}, meta)
 
@@ -283,12 +291,6 @@ def _all_fail(tests, a: asg.Assignment, opts: Options, why: str) -> list[CheckRe
     out = [scoring.result(t.exercise, t.name, False, pts, t.hidden, why) for t, pts in tests]
     out.sort(key=lambda r: r.hidden)
     out += [scoring.result(gid, scoring.GATE, False, 0.0, False, why) for gid in a.gated]
-    if opts.training:
-        out.append(
-            scoring.result(
-                asg.TRAINING_ID, "reaches_accuracy", False, opts.training_config.points, False, why
-            )
-        )
     return out
 
 
@@ -315,41 +317,30 @@ def _run_tests(
         crashes_per_exercise=opts.crashes_per_exercise,
         probe_timeout=opts.probe_timeout,
         cache=reference.answers,
+        needs=a.needs,
+        titles=a.title,
+        training=opts.training,
+        device=_device(opts.device),
+        data_path=opts.data,
+    )
+    g.ref_files = tuple(
+        str(f)
+        for f in (asg.ROOT / "reference" / f"{a.name}.py", a.probes_file)
+        if f and f.is_file()
     )
     say("checks", 0, 1)
     run_tests(a.tests, g, hidden=opts.hidden)
     out = list(g.results)
     out += _gates(a, sub, session, g.seen_forbidden, g.stubs)
-    if opts.training:
-        say("training on MNIST", 0, 1)
-        out.append(_training(sub, session, opts))
     say("done", 1, 1)
     session.instructor_errors = g.errors
-    return [_explained(r, sub.outside) for r in out]
+    return [_explained(r, sub.outside) for r in out], g.records
 
 
 def _explained(r: CheckResult, outside: set[str]) -> CheckResult:
     "A failed check's message, with the hint for a name grading cannot see (a demo cell's)."
     hint = "" if r.passed else hints.name_error(r.message, outside)
     return replace(r, message=r.message + hint) if hint else r
-
-
-def _watched(seen, names: list[str]) -> list[str]:
-    "What the worker says it saw, kept only where it names something we watch (it is visible)."
-    if not isinstance(seen, list):
-        return []
-    ok = [
-        n
-        for n in seen[:20]
-        if isinstance(n, str)
-        and len(n) < 120
-        and (
-            re.fullmatch(r"[\w.]+", n)
-            and any(n == w or n.startswith(w + ".") for w in names)
-            or n.startswith("threading (a thread ran")
-        )
-    ]
-    return ok
 
 
 def _gates(a, sub, session, seen_forbidden, stubs: dict | None = None) -> list[CheckResult]:
@@ -387,126 +378,6 @@ def _gates(a, sub, session, seen_forbidden, stubs: dict | None = None) -> list[C
         )
         out.append(scoring.result(e.grade_id, scoring.GATE, not found, 0.0, False, msg))
     return out
-
-
-NEEDED = ("dataset", "sampler", "batch_sampler", "collate", "dataloader", "optimizer", "fit")
-
-
-def _training(sub: Submission, session: Session, opts: Options) -> CheckResult:
-    "Train with the student's pipeline in the worker; measure test accuracy here."
-    from autograder import data
-
-    cfg = opts.training_config
-    fail = lambda msg: scoring.result(
-        asg.TRAINING_ID, "reaches_accuracy", False, cfg.points, False, msg
-    )
-    broken = [g for g in NEEDED if g in session.cell_error]
-    if broken:
-        return fail(
-            f"the MNIST run needs your {', '.join(broken)} cell(s), which did not run; "
-            "fix those first"
-        )
-    # A fresh worker: this result is visible, so the process whose error text and numbers it
-    # shows must never have seen a hidden check's inputs (a fit could raise with them).
-    if session.worker is not None:
-        session.worker.close()
-        session.worker = None
-        session.restarts -= 1  # a planned start, not a crash
-    try:
-        session.ensure()
-    except WorkerGone as e:
-        return fail(f"the MNIST run could not start: {e.reason}")
-    args = [
-        session.worker.inside(str(data.train_valid_file(opts.data))),
-        cfg.epochs,
-        cfg.bs,
-        cfg.lr,
-        cfg.n_train,
-        _device(opts.device),
-    ]
-    # the worker's RNG seed: a one-way function of the grading seed, never the seed itself
-    from autograder.runner import derive_seed
-
-    got, _ = session.ask("train_mnist", args, derive_seed(opts.seed, "mnist"), [], cfg.timeout)
-    what = (
-        f"training the lesson's MLP on MNIST with your pipeline ({cfg.epochs} epochs, "
-        f"bs={cfg.bs}, lr={cfg.lr})"
-    )
-    if isinstance(got, ProbeError):
-        if got.kind == "NotImplementedError":
-            return fail(f"{what}: part of your pipeline is not implemented yet")
-        return fail(f"{what}: {got.message[:1500]}")
-    if not isinstance(got, dict):
-        return fail(f"{what}: the run returned no weights")
-    wrong = _pipeline_counts(got.get("counts"), cfg)
-    if wrong:
-        return fail(f"{what}: {wrong}")
-    (_, _), (x_test, y_test) = data.load_mnist(opts.data)[1:]
-    try:
-        acc = test_accuracy(got["state"], x_test, y_test)
-    except Exception as e:
-        return fail(f"{what}: the trained weights could not be used ({e})")
-    ok = acc >= cfg.threshold
-    msg = (
-        ""
-        if ok
-        else (
-            f"{what}: test accuracy {acc:.4f} is below the threshold "
-            f"{cfg.threshold:.2f}; check that fit trains on every batch and that "
-            "the optimizer, sampler and loader work together"
-        )
-    )
-    session.training = {
-        "test_accuracy": round(acc, 4),
-        "valid": _pairs([got.get("valid")], 1),
-        "history": _pairs(got.get("history"), cfg.epochs + 2),
-        "seconds": got.get("seconds"),
-        "threshold": cfg.threshold,
-    }
-    return scoring.result(asg.TRAINING_ID, "reaches_accuracy", ok, cfg.points, False, msg)
-
-
-def _pipeline_counts(counts, cfg: TrainingConfig) -> str:
-    "What is wrong with the work the pipeline reported doing, or '' (checked before accuracy)."
-    if not isinstance(counts, dict):
-        return "the run did not report what the pipeline did"
-    full, whole = -(-cfg.n_train // cfg.bs), cfg.n_train // cfg.bs  # the short last batch or not
-    lo, hi = cfg.epochs * whole, cfg.epochs * full
-    want = f"{lo}" if lo == hi else f"{lo} to {hi}"
-    n = lambda k: counts.get(k) if type(counts.get(k)) is int else -1
-    if counts.get("init_kept") is not True:
-        return (
-            "the model's weights changed when your Optimizer was created, before any step; "
-            "Optimizer.__init__ should only keep the parameters and lr"
-        )
-    if not lo <= n("steps") <= hi:
-        return (
-            f"the optimizer took {n('steps')} steps, expected {want} ({cfg.epochs} epochs of "
-            f"{cfg.n_train} items in batches of {cfg.bs}): fit should call opt.step() once per "
-            "training batch"
-        )
-    if n("batches") < lo:
-        return (
-            f"the training loader yielded {n('batches')} batches, expected {want}: "
-            "fit should iterate train_dl once per epoch"
-        )
-    if n("items") < cfg.epochs * cfg.bs * whole:
-        return (
-            f"the DataLoader fetched {n('items')} items from the Dataset, expected "
-            f"{cfg.epochs * cfg.n_train} ({cfg.epochs} epochs of {cfg.n_train}): each batch "
-            "should index the dataset (ds[i]) for its indices"
-        )
-    return ""
-
-
-def _pairs(v, limit: int) -> list:
-    "Numbers the worker reported for the curve, kept only if they are what they claim to be."
-    ok = (
-        isinstance(v, list)
-        and len(v) <= limit
-        and all(isinstance(p, list) and len(p) == 2 and all(type(x) is float for x in p) for p in v)
-    )
-    return [[round(a, 6), round(b, 6)] for a, b in v] if ok else []
 
 
 def _device(device: str) -> str:

@@ -10,7 +10,7 @@ are solution cells, and the graded cells after them are the zero-point self-chec
 - that grade cell's `max_score` in the gradebook is set to the exercise's points (the notebook
   says 0: our grader, not the self-check, holds the points), so totals and percentages in
   formgrader and `nbgrader export` add up to ours;
-- a score without a cell of its own (the MNIST run, `mnist_training`) is added to the last
+- a score without a cell of its own (a training run: `[[run]]` in assignment.toml) goes to the last
   exercise's grade cell, score and points, and said so in its comment;
 - each exercise's solution cell gets an `auto_comment`: its points and the failing checks' first
   lines, which `nbgrader generate_feedback` shows to the student.

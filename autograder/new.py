@@ -4,11 +4,11 @@ An assignment is one folder, `solutions/NAME/`, found by `autograder.assignment`
 registration; its reference is `reference/NAME.py`. `scaffold` writes, under the kit's root:
 
 - `solutions/NAME/NAME.ipynb`: the nbgrader source notebook: a locked setup cell (grade_id
-  "setup"), one exercise cell (`relu`, between BEGIN/END SOLUTION markers) and its zero-point
+  "setup"), one exercise cell (`square`, between BEGIN/END SOLUTION markers) and its zero-point
   self-check (which runs that exercise's public tests), all with schema-3 nbgrader metadata;
 - `solutions/NAME/assignment.toml`: the exercise's id, the names it defines, what it may not use;
-- `solutions/NAME/tests/test_relu.py`: public tests (fixed inputs, a hint for a known mistake);
-- `solutions/NAME/tests/hidden/test_relu.py`: hidden tests (random inputs from the grading seed);
+- `solutions/NAME/tests/test_square.py`: public tests (fixed inputs, a hint for a known mistake);
+- `solutions/NAME/tests/hidden/test_square.py`: hidden tests (random inputs from the grading seed);
 - `solutions/NAME/bank.py`: the lesson's answer, an alternative and a known bug, for `validate`;
 - `reference/NAME.py`: the reference answer the tests compare against.
 
@@ -22,7 +22,9 @@ import re
 from pathlib import Path
 from textwrap import dedent
 
-EXAMPLE = "relu"  # the example exercise's grade_id and the name its cell defines
+# The example exercise's grade_id and the name its cell defines: a name no assignment of the kit
+# uses, so the scaffold's files are never mistaken for (or collide with) a real exercise's.
+EXAMPLE = "square"
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 # names of the kit's own folders and packages, and words its layout gives a meaning to
 RESERVED = {
@@ -82,17 +84,17 @@ def notebook(name: str):
             _src(f"""
             ### Exercise 1: `{EXAMPLE}`
 
-            Write `{EXAMPLE}(x)`: the tensor of the same shape and dtype with every negative entry
-            replaced by zero, $\\max(x, 0)$ elementwise. Use basic tensor operations: `torch.relu`,
-            `F.relu` and `clamp` are not allowed here.
+            Write `{EXAMPLE}(x)`: the tensor of the same shape and dtype with every entry squared,
+            $x^2$ elementwise. Use multiplication: `torch.square`, `torch.pow` and `x ** 2` are not
+            allowed here.
             """)
         ),
         new_code_cell(
             _src(f"""
             def {EXAMPLE}(x):
-                "max(x, 0) elementwise, same shape and dtype."
+                "x squared elementwise, same shape and dtype."
                 ### BEGIN SOLUTION
-                return torch.where(x > 0, x, torch.zeros_like(x))
+                return x * x
                 ### END SOLUTION
             """),
             metadata=_nbgrader(EXAMPLE, grade=False, solution=True, locked=False),
@@ -116,29 +118,26 @@ TOML = """\
 #   forbidden  dotted names its cell may not reach (in its source, through any alias or import,
 #              and while it runs)
 #   backdoors  true: also the doors behind torch's public functions (torch.ops, torch._C, ...)
-#   methods    method names that are shortcuts on any object (x.relu())
+#   methods    method names that are shortcuts on any object (x.square())
 #   aten       the operators underneath, watched at run time however they are reached
 #   no_bases   modules its classes may not derive from
 name = "__NAME__"
 notebook = "__NAME__.ipynb"
 setup = "setup"  # the grade_id of the locked setup cell
-mnist_run = false  # only minibatch has the graded MNIST training run
 
 [[exercise]]
-id = "relu"
-defines = ["relu"]
-title = "the ReLU activation"
+id = "square"
+defines = ["square"]
+title = "every entry squared"
 forbidden = [
-    "torch.relu", "torch.relu_", "torch.nn.functional.relu", "torch.nn.functional.relu_",
-    "torch.Tensor.relu", "torch.Tensor.relu_", "torch.nn.ReLU",
-    "torch.clamp", "torch.clamp_min", "torch.clip", "torch.Tensor.clamp", "torch.Tensor.clamp_min",
-    "torch.Tensor.clip",
+    "torch.square", "torch.Tensor.square", "torch.Tensor.square_", "torch.pow", "torch.Tensor.pow",
+    "torch.Tensor.pow_", "torch.Tensor.__pow__", "torch.float_power", "torch.Tensor.float_power",
 ]
 backdoors = true
-methods = ["relu", "relu_", "clamp", "clamp_min", "clip"]
+methods = ["square", "square_", "pow", "pow_", "float_power"]
 """
 
-PUBLIC = '''"""relu: public tests, on fixed inputs (their answers ship in the student bundle)."""
+PUBLIC = '''"""square: public tests, on fixed inputs (their answers ship in the student bundle)."""
 
 import pytest
 from torch import tensor
@@ -146,11 +145,8 @@ from torch import tensor
 from autograder.testing import close_to, expect, hint
 
 HINTS = [
-    hint(
-        "that is min(x, 0): relu keeps the positive part, max(x, 0)",
-        when=close_to(lambda x: x.clamp_max(0.0)),
-    ),
-    hint("negative entries become 0, not their absolute value", when=close_to(lambda x: x.abs())),
+    hint("that is 2x, x + x: square(x) is x * x", when=close_to(lambda x: 2 * x)),
+    hint("a square is never negative: x * x, not x * abs(x)", when=close_to(lambda x: x * x.abs())),
 ]
 
 
@@ -158,20 +154,20 @@ HINTS = [
 def test_small_batch(student, reference):
     x = tensor([[-1.0, 0.0, 2.0], [3.0, -0.5, 0.25]])
     expect(
-        student.relu(x),
-        reference.relu(x),
-        "relu(x) on a (2, 3) batch",
+        student.square(x),
+        reference.square(x),
+        "square(x) on a (2, 3) batch",
         args=(x,),
-        call="relu",
+        call="square",
         hints=HINTS,
     )
 '''
 
-HIDDEN = '''"""relu: hidden tests, on random shapes and dtypes drawn from the grading seed."""
+HIDDEN = '''"""square: hidden tests, on random shapes and dtypes drawn from the grading seed."""
 
 import pytest
 import torch
-from test_relu import HINTS  # noqa: I001  (the public file, beside this folder)
+from test_square import HINTS  # noqa: I001  (the public file, beside this folder)
 
 from autograder.testing import expect, expect_each, randn, random_shapes
 
@@ -183,14 +179,14 @@ def test_random_shapes(student, reference, seed, grading_seed):
         (randn(seed + i, *shape, scale=3.0, dtype=dtypes[i % 2]),)
         for i, shape in enumerate(random_shapes(seed))
     ]
-    what = "relu(x) on random (N, C) batches"
-    expect_each(student, reference, "relu", inputs, what, hints=HINTS, seed=grading_seed)
+    what = "square(x) on random (N, C) batches"
+    expect_each(student, reference, "square", inputs, what, hints=HINTS, seed=grading_seed)
 
 
 @pytest.mark.points(1)
 def test_gradient(student, reference, seed):
-    args = ("relu", randn(seed, 5, 4), randn(seed + 1, 5, 4))  # name, x, the upstream gradient
-    what = "the gradient of relu(x) (autograd through it)"
+    args = ("square", randn(seed, 5, 4), randn(seed + 1, 5, 4))  # name, x, the upstream gradient
+    what = "the gradient of square(x) (autograd through it)"
     expect(student.run("call_grad", *args), reference.run("call_grad", *args), what)
 '''
 
@@ -199,9 +195,9 @@ REFERENCE = '''"""Reference answers of the __NAME__ assignment: its tests compar
 import torch  # noqa: F401  (the reference may use anything; students' cells may not)
 
 
-def relu(x):
-    "max(x, 0) elementwise, same shape and dtype."
-    return x.clamp_min(0.0)
+def square(x):
+    "x squared elementwise, same shape and dtype."
+    return x.square()
 '''
 
 BANK = '''"""Cells that test the __NAME__ tests: the lesson's answer, alternatives, known bugs.
@@ -224,33 +220,33 @@ def _cell(src: str) -> str:
 
 
 LESSON: dict[str, str] = {
-    "relu": _cell("""
-        def relu(x):
-            return x * (x > 0)
+    "square": _cell("""
+        def square(x):
+            return x * x
     """),
 }
 
 ALTERNATIVES: dict[str, list[tuple[str, str]]] = {
-    "relu": [
+    "square": [
         (
-            "masked_fill",
+            "mul",
             _cell("""
-                def relu(x):
-                    return x.masked_fill(x < 0, 0.0)
+                def square(x):
+                    return torch.mul(x, x)
             """),
         ),
     ],
 }
 
 BUGS: dict[str, list[Bug]] = {
-    "relu": [
+    "square": [
         Bug(
-            "min_not_max",
+            "doubled",
             _cell("""
-                def relu(x):
-                    return x * (x < 0)
+                def square(x):
+                    return x + x
             """),
-            ("positive", "max"),
+            ("2x", "x * x"),
         ),
     ],
 }

@@ -8,7 +8,6 @@ keyed by the call and its inputs.
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 from autograder import protocol
@@ -61,7 +60,7 @@ def record_calls(tests: Path, ns: dict, assignment: str | None = None) -> dict:
     calls: dict = {}
     a = get(assignment) if assignment else get()
     session = ReferenceSession(ns, a.probes())
-    g = Grading(session, ns, a.probes(), a.runtime_names, 0, record=calls)
+    g = Grading(session, ns, a.probes(), a.runtime_names, 0, record=calls, training=False)
     run_tests(tests, g, hidden=False)
     wrong = [f"{r.exercise}::{r.name}: {r.message[:300]}" for r in g.results if not r.passed]
     if g.errors or wrong:
@@ -71,9 +70,5 @@ def record_calls(tests: Path, ns: dict, assignment: str | None = None) -> dict:
 
 
 def _load(path: Path) -> dict:
-    blob = path.read_bytes()
-    (n,) = struct.unpack(">Q", blob[:8])
-    header = blob[8 : 8 + n]
-    (m,) = struct.unpack(">Q", blob[8 + n : 16 + n])
-    data = protocol.decode(header, blob[16 + n : 16 + n + m])
+    data = protocol.unframe(path.read_bytes())
     return data if isinstance(data, dict) else {}

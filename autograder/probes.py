@@ -13,7 +13,7 @@ from torch.overrides import TorchFunctionMode, resolve_name
 
 
 class Functions(TorchFunctionMode):
-    "Sees torch functions by their public name (F.softmax, Tensor.logsumexp, ...)."
+    "Sees torch functions by their public name (torch.matmul, Tensor.sum, F.conv2d, ...)."
 
     def __init__(self, names, seen):
         super().__init__()
@@ -60,7 +60,7 @@ THREAD = "threading (a thread ran while the probe ran)"
 
 
 class Monitor:
-    """Records forbidden calls while the student's code runs (F.softmax inside their softmax).
+    """Records forbidden calls while the student's code runs (torch.matmul inside their matmul).
 
     Three layers: torch functions (a TorchFunctionMode, this thread only), aten operators (the
     profiler), and, once `watch()` has run at worker start, the classes and functions of

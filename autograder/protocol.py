@@ -137,6 +137,13 @@ def decode(header: bytes, payload: bytes):
     return from_data(json.loads(header), tensors)
 
 
+def unframe(blob: bytes):
+    "What `encode` framed, from bytes (a file that holds one message)."
+    (n,) = struct.unpack(">Q", blob[:8])
+    (m,) = struct.unpack(">Q", blob[8 + n : 16 + n])
+    return decode(blob[8 : 8 + n], blob[16 + n : 16 + n + m])
+
+
 def write_message(fd: int, obj) -> None:
     data = memoryview(encode(obj))
     while data:

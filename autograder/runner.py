@@ -3,18 +3,23 @@
 `run_tests` starts pytest on the assignment's `tests/` folder (and `tests/hidden/` when asked)
 with a plugin that gives each test two fixtures:
 
-- `student`: a proxy of the submission's names in the sandboxed worker. `student.softmax(x)`
-  sends `x` there, calls the student's `softmax` and returns the answer as data, or a
-  `ProbeError`; `student.run("optimizer_steps", ...)` runs one of the probes (scenarios) the
+- `student`: a proxy of the submission's names in the sandboxed worker. `student.f(x)`
+  sends `x` there, calls the student's `f` and returns the answer as data, or a
+  `ProbeError`; `student.run("a_scenario", ...)` runs one of the probes (scenarios) the
   worker knows on the student's names. Nothing here ever imports or runs the student's code.
 - `reference`: the same interface on the reference implementation, run here, or replayed from
   answers recorded at release (the student bundle ships no reference).
 
 and `seed`: a per-test seed for the test's random inputs, fixed for public tests (their answers
-are recorded) and drawn from the grading seed for hidden ones. Markers: `points(n)` (required),
-`exercise(grade_id)` (default: the file name, `test_softmax.py` → `softmax`). A test under
-`tests/hidden/` is hidden. Each test becomes one CheckResult named by its function (without
-`test_`) and its parametrize id.
+are recorded) and drawn from the grading seed for hidden ones; `device` ("cpu" or "cuda", from
+`--device`), `data_path` (what `--data` named, or None: an assignment's own conftest.py turns it
+into its data fixtures), and `record(key, value)`, which keeps a number or list in the report's
+meta (a training run's curve). Markers: `points(n)` (required), `exercise(grade_id)` (default:
+the file name, `test_exercise_1.py` → `exercise_1`), `training` (a long graded run: left out by
+`--no-training` and never recorded for the bundle). A test under `tests/hidden/` is hidden. Each
+test becomes one CheckResult named by its function (without `test_`) and its parametrize id.
+A probe argument `testing.File(path)` binds that file read-only into the worker, and
+`student.run(..., fresh=True)` asks a worker that has answered no other question.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import hashlib
 import io
 import os
 import random
+import re
+import struct
 import sys
 import threading
 import zlib
@@ -34,7 +41,7 @@ import pytest
 
 from autograder import parsing, protocol
 from autograder.model import CheckResult
-from autograder.testing import CheckFailed, ProbeError
+from autograder.testing import CheckFailed, File, ProbeError
 
 HIDDEN_DIR = "hidden"
 PYTEST_ARGS = [
@@ -72,6 +79,9 @@ class Test:
     name: str
     hidden: bool
     seed: int  # the seed of its inputs (the `seed` fixture)
+    training: bool = False  # marked `training`: a long run, left out by --no-training
+
+    __test__ = False  # not a test class, for pytest
 
 
 class Student:
@@ -85,9 +95,11 @@ class Student:
             raise AttributeError(name)
         return lambda *args, timeout=None: self.run("call", name, *args, timeout=timeout)
 
-    def run(self, probe: str, *args, timeout: float | None = None):
-        "Run one of the worker's probes on the student's names: an answer, or a ProbeError."
-        return self._g.ask(self._t, probe, args, timeout)
+    def run(self, probe: str, *args, timeout: float | None = None, fresh: bool = False):
+        """Run one of the worker's probes on the student's names: an answer, or a ProbeError.
+        fresh: in a worker that has answered no other question (a visible result whose error
+        text must not carry a hidden check's inputs)."""
+        return self._g.ask(self._t, probe, args, timeout, fresh)
 
 
 class Reference:
@@ -101,7 +113,12 @@ class Reference:
             raise AttributeError(name)
         return lambda *args, timeout=None: self.run("call", name, *args)
 
-    def run(self, probe: str, *args, timeout: float | None = None):
+    def run(self, probe: str, *args, timeout: float | None = None, keep: bool = False):
+        """The reference's answer. keep: kept on disk across gradings (a reference training run
+        computed once per machine), and None where there is no reference to run (the student
+        bundle replays only what its public tests asked at release)."""
+        if keep:
+            return self._g.kept(self._t, probe, args)
         return self._g.expected(self._t, probe, args)
 
 
@@ -124,10 +141,18 @@ class Grading:
         crashes_per_exercise: int = 2,
         probe_timeout: float | None = None,
         cache: dict | None = None,
+        needs=None,  # exercise -> the cells its tests use (Assignment.needs)
+        titles=None,  # exercise -> its title, for messages
+        training: bool = True,  # run the tests marked `training`
+        device: str = "cpu",
+        data_path=None,
     ):
         self.session, self.ref_ns, self.probes = session, ref_ns, probes
+        self.needs, self.titles = needs or (lambda gid: (gid,)), titles or (lambda gid: gid)
+        self.training, self._device, self._data = training, device, data_path
+        self.records: dict = {}  # what tests kept with `record`, for the report's meta
         self.runtime_names, self.grading = runtime_names, seed
-        self.recorded, self.record = recorded, record
+        self.recorded, self.recording = recorded, record
         self.crashes_per_exercise, self.probe_timeout = crashes_per_exercise, probe_timeout
         self.results: list[CheckResult] = []
         self.seen_forbidden: dict = {}
@@ -143,9 +168,16 @@ class Grading:
     def pytest_configure(self, config):
         config.addinivalue_line("markers", "points(n): the points a test is worth (required)")
         config.addinivalue_line("markers", "exercise(grade_id): the exercise a test belongs to")
+        config.addinivalue_line(
+            "markers", "training: a long graded run (left out by --no-training, never recorded)"
+        )
 
     def pytest_collection_modifyitems(self, session, config, items):
+        items.sort(key=lambda it: it.get_closest_marker("training") is not None)  # long runs last
         for item in items:
+            fn = getattr(item, "obj", None)
+            if getattr(fn, "is_hypothesis_test", False):  # @given: its examples from our seed
+                fn._hypothesis_internal_use_seed = self.test_of(item).seed
             if item.get_closest_marker("points") is None:
                 path, line, _ = item.location
                 self.errors.append(
@@ -196,7 +228,32 @@ class Grading:
         why = self.session.cell_error.get(t.exercise)
         if why:
             raise _Failed(why)
+        broken = [g for g in self.needs(t.exercise) if g in self.session.cell_error]
+        if broken:
+            raise _Failed(
+                f"the {self.titles(t.exercise)} needs your {', '.join(broken)} cell(s), which "
+                "did not run; fix those first"
+            )
         return Student(self, t)
+
+    @pytest.fixture
+    def device(self):
+        "Where a training run's tensors go: 'cpu' or 'cuda' (`--device`)."
+        return self._device
+
+    @pytest.fixture
+    def data_path(self):
+        "What `--data` named (a folder or file), or None: the data module's default."
+        return self._data
+
+    @pytest.fixture
+    def record(self):
+        "record(key, value): keep data (numbers, lists, dicts of them) in the report's meta."
+
+        def keep(key: str, value):
+            self.records[str(key)] = value
+
+        return keep
 
     @pytest.fixture
     def reference(self, request):
@@ -223,7 +280,7 @@ class Grading:
         name = item.name.removeprefix("test_")
         fixed = zlib.crc32(f"{exercise}::{name}".encode())
         seed = derive_seed(self.grading, f"{exercise}::{name}") if hidden else fixed
-        return Test(exercise, name, hidden, seed)
+        return Test(exercise, name, hidden, seed, item.get_closest_marker("training") is not None)
 
     def rng_of(self, t: Test, key: str) -> int:
         """The seed the probe's RNG starts from, the same on both sides: from the call itself, so
@@ -231,13 +288,20 @@ class Grading:
         fixed (recorded answers); hidden: a one-way function of the grading seed."""
         return derive_seed(self.grading, key) if t.hidden else zlib.crc32(key.encode()) & 0x7FFFFFFF
 
-    def ask(self, t: Test, probe: str, args, timeout):
+    def ask(self, t: Test, probe: str, args, timeout, fresh: bool = False):
         "The student's answer to one probe (asked once per submission, unless one test asks twice)."
-        key = call_key(_label(probe, args), args)
+        key = call_key(_label(probe, args), _keyed(args))
         rng = self.rng_of(t, key)
         done = self.asked.get((t.exercise, key, rng))
         if done is not None and done[0] != t.name:
             return done[1]
+        files = [a.path for a in args if isinstance(a, File)]
+        if files or fresh:
+            try:
+                inside = dict(zip(files, self.session.prepare(files, fresh)))
+            except Exception as e:  # WorkerGone: the worker could not start again
+                return ProbeError(getattr(e, "reason", str(e)), "WorkerGone", t.exercise)
+            args = tuple(inside[a.path] if isinstance(a, File) else a for a in args)
         got = self._ask(t, probe, args, timeout, rng)
         self.asked[t.exercise, key, rng] = (t.name, got)
         return got
@@ -253,7 +317,7 @@ class Grading:
         if s.expired():
             return ProbeError(s.expired_reason, "WorkerGone", gid)
         timeout = timeout or 20.0
-        if self.probe_timeout:
+        if self.probe_timeout and not t.training:
             timeout = min(timeout, self.probe_timeout)
         names = self.runtime_names(gid)
         got, seen = s.ask(probe, list(args), rng, names, timeout)
@@ -263,14 +327,36 @@ class Grading:
                 self.crashes[gid] = self.crashes.get(gid, 0) + 1
             if got.kind == "NotImplementedError":
                 self.stubs[gid] = got.message
-        from autograder.grade import _watched
-
         self.seen_forbidden.setdefault(gid, set()).update(_watched(seen, names))
         return got
 
+    def kept(self, t: Test, probe: str, args):
+        "The reference's answer, kept on disk across gradings; None without a reference."
+        if self.ref_ns is None:
+            return None
+        import platformdirs
+        import torch
+
+        key = call_key(_label(probe, args), _keyed(args))
+        rng = self.rng_of(t, key)
+        src = [Path(f).read_bytes() for f in self.ref_files]  # a changed reference: a new answer
+        digest = hashlib.sha256(repr((key, rng, torch.__version__, src)).encode()).hexdigest()
+        f = Path(platformdirs.user_cache_dir("autograder")) / "kept" / f"{digest[:32]}.bin"
+        with contextlib.suppress(OSError, ValueError, struct.error):
+            return protocol.unframe(f.read_bytes())
+        value = self.expected(t, probe, args)
+        with contextlib.suppress(OSError, ValueError):  # unwritable: computed again next time
+            from autograder.report import atomic_write
+
+            atomic_write(f, protocol.encode(value))
+        return value
+
+    ref_files: tuple = ()  # the reference's source files (what a kept answer depends on)
+
     def expected(self, t: Test, probe: str, args):
         "The reference's answer to the same probe, with the same RNG seed the worker got."
-        key = call_key(_label(probe, args), args)
+        key = call_key(_label(probe, args), _keyed(args))
+        args = tuple(a.path if isinstance(a, File) else a for a in args)
         rng = self.rng_of(t, key)
         if self.ref_ns is None:
             if self.recorded is None or key not in self.recorded:
@@ -283,8 +369,8 @@ class Grading:
         if (key, rng) not in self.cache:
             self.cache[key, rng] = self._compute(probe, args, rng)
         value = self.cache[key, rng]
-        if self.record is not None and not t.hidden:
-            self.record[key] = value
+        if self.recording is not None and not t.hidden:
+            self.recording[key] = value
         return value
 
     def _compute(self, probe: str, args, rng: int):
@@ -298,7 +384,7 @@ class Grading:
             torch.manual_seed(rng)
             random.seed(rng)
             try:
-                with quiet():  # the reference's fit prints
+                with quiet():  # a reference that prints (a training loop's progress)
                     return fn(self.ref_ns, *args)
             finally:
                 random.setstate(state)
@@ -316,6 +402,9 @@ class ReferenceSession:
 
     def expired(self) -> bool:
         return False
+
+    def prepare(self, files, fresh):
+        return list(files)  # the reference reads them where they are
 
     def ask(self, probe, args, seed, forbid, timeout):
         import copy
@@ -356,7 +445,7 @@ _STDOUT_LOCK = threading.Lock()
 
 @contextlib.contextmanager
 def quiet():
-    """Swallow what this thread prints (pytest, the reference's fit) without touching what
+    """Swallow what this thread prints (pytest, a reference's training loop) without touching what
     other threads print: a batch's progress lines and validate's reports go on (unlike
     contextlib.redirect_stdout, which swaps sys.stdout for every thread)."""
     with _STDOUT_LOCK:
@@ -373,6 +462,28 @@ def quiet():
 
 class _Failed(CheckFailed):
     "A test that cannot run for a reason the student must fix (its cell did not run)."
+
+
+def _keyed(args) -> list:
+    "The arguments as a call key sees them: a File by its path outside."
+    return [f"file:{a.path}" if isinstance(a, File) else a for a in args]
+
+
+def _watched(seen, names: list[str]) -> list[str]:
+    "What the worker says it saw, kept only where it names something we watch (it is visible)."
+    if not isinstance(seen, list):
+        return []
+    return [
+        n
+        for n in seen[:20]
+        if isinstance(n, str)
+        and len(n) < 120
+        and (
+            re.fullmatch(r"[\w.]+", n)
+            and any(n == w or n.startswith(w + ".") for w in names)
+            or n.startswith("threading (a thread ran")
+        )
+    ]
 
 
 def _label(probe: str, args) -> str:
@@ -401,8 +512,29 @@ def _where(excinfo, item) -> tuple[str, int]:
     return item.location[0], line
 
 
+def _hypothesis_profile():
+    """Hypothesis in graded tests: no example database (nothing kept between students), no
+    deadline (each example is a round trip to the worker), few examples, one failure reported
+    (the smallest), no health checks about slow or fixture-using tests."""
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:  # tests that do not use Hypothesis need not have it
+        return
+    if "autograder" not in settings._profiles:
+        settings.register_profile(
+            "autograder",
+            database=None,
+            deadline=None,
+            max_examples=30,
+            report_multiple_bugs=False,
+            print_blob=False,
+            suppress_health_check=list(HealthCheck),
+        )
+    settings.load_profile("autograder")
+
+
 # pytest is not thread-safe (its compile of sources, its global hooks): one run at a time per
-# process. Threads of a batch still overlap everything else (worker start, cells, the MNIST run).
+# process. Threads of a batch still overlap everything else (worker start, cells, training runs).
 LOCK = parsing.LOCK  # shared with our own parses: CPython 3.11's ast.parse is not thread-safe
 
 
@@ -443,7 +575,8 @@ _COLLECTED: dict = {}
 
 def _run_tests(tests_dir, grading, hidden, select):
     grading.tests_dir = tests_dir
-    code = _pytest(tests_dir, [grading], hidden, [], select)
+    extra = [] if grading.training else ["-m", "not training"]
+    code = _pytest(tests_dir, [grading], hidden, extra, select)
     grading.results.sort(key=lambda r: r.hidden)  # public checks first, as in every report
     if code not in (0, 1, 5) and not grading.errors:
         grading.errors.append(f"pytest could not run the tests in {tests_dir} (exit code {code})")
@@ -455,6 +588,7 @@ def _pytest(tests_dir: Path, plugins: list, hidden: bool, extra: list[str], sele
     args = [*where, *PYTEST_ARGS, "--rootdir", str(tests_dir), *extra]
     if not hidden:
         args += ["--ignore", str(tests_dir / HIDDEN_DIR)]
+    _hypothesis_profile()
     before = set(sys.modules)
     sys.path.insert(0, str(tests_dir))  # a hidden test may import its public file's hints
     try:

@@ -3,7 +3,7 @@
 Each exercise's self-check cell holds
 
     from autograder.selfcheck import check
-    check("softmax")
+    check("exercise_1")
 
 and runs the same public tests as `pytest` and `autograder check` do, with the same inputs and the
 same expected answers (the live reference in the instructor's kit, the answers recorded at release
@@ -55,7 +55,7 @@ def check(grade_id: str, assignment: str | None = None, namespace: dict | None =
 def run(grade_id: str, a: asg.Assignment, ns: dict):
     """The results of exercise grade_id's public tests on the names in ns, and the instructor
     errors pytest reported. The student's code runs here, in this process, with the stand-ins the
-    worker would give it (our logsumexp inside their log_softmax): graded the same way."""
+    worker would give it (our answer to an earlier exercise inside theirs): graded the same way."""
     import torch
 
     from autograder.oracle import Oracle

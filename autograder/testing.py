@@ -7,11 +7,11 @@ same question, and hands the two answers to `expect`:
     @pytest.mark.points(1)
     def test_small_batch(student, reference):
         x = randn(0, 4, 3)
-        expect(student.softmax(x), reference.softmax(x), "softmax(x) on a (4, 3) batch",
-               args=(x,), hints=[hint("use dim=1", when=close_to(lambda x: x.exp() / ...))])
+        expect(student.f(x), reference.f(x), "f(x) on a (4, 3) batch",
+               args=(x,), hints=[hint("sum over dim=1", when=close_to(lambda x: x.sum(0)))])
 
-`student.softmax(x)` runs in the sandboxed worker and returns data, or a `ProbeError` when the
-student's code raised; `reference.softmax(x)` runs here (or replays an answer recorded at
+`student.f(x)` runs in the sandboxed worker and returns data, or a `ProbeError` when the
+student's code raised; `reference.f(x)` runs here (or replays an answer recorded at
 release, in the student bundle). A failed `expect` raises `CheckFailed` with the whole message a
 student reads: what was called, expected against got, the call when it is small, and the first
 hint whose `when` matches.
@@ -44,6 +44,16 @@ class Answer:
     expected: Any
     got: Any
     args: tuple
+
+
+@dataclass(frozen=True)
+class File:
+    """A data file a probe reads, as an argument of `student.run` (or `reference.run`): the file
+    is bound read-only into the worker (a new one is started if the current one lacks it) and the
+    probe gets its path there; the reference gets the path itself. Only files the parent names
+    ever enter the sandbox: keep held-out data (a test split) out of them."""
+
+    path: str
 
 
 @dataclass(frozen=True)
@@ -344,3 +354,43 @@ def _smallest(student, reference, name, args) -> str:
     except Exception:  # shrinking is a courtesy: it must never cost the report
         return ""
     return ""
+
+
+# --- random batches ------------------------------------------------------------------------------
+
+
+def random_batches(seed: int, scale=3.0, count=6) -> list[tuple[torch.Tensor]]:
+    """`expect_each` inputs: one random (N, C) batch per tuple, on the shapes of
+    `random_shapes(seed, count)` (a single row and a single column first), float32 and float64 in
+    turn. The same seed gives the same batches on every machine."""
+    return [
+        (randn(seed + i, *s, scale=scale, dtype=torch.float64 if i % 2 else torch.float32),)
+        for i, s in enumerate(random_shapes(seed, count))
+    ]
+
+
+def with_neg_inf(seed: int, scale=3.0) -> torch.Tensor:
+    """A random (6, 5) batch with a few -inf entries (masked logits): two in one row, one in
+    another, never a whole row."""
+    x = randn(seed, 6, 5, scale=scale)
+    x[0, 1] = x[3, 0] = x[3, 4] = float("-inf")
+    return x
+
+
+def tensors(max_side: int = 8, dims: int = 2, scale: float = 10.0, dtypes=(torch.float32,)):
+    """A Hypothesis strategy of float tensors with `dims` dimensions of 1 to `max_side`, values in
+    [-scale, scale]: for `@given` in hidden tests, where the runner seeds it from the grading
+    seed and its shrinking finds the smallest failing input. (Public tests replay recorded
+    answers, which cover no shrunk inputs: keep them on fixed inputs.)"""
+    import numpy as np
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    shapes = hnp.array_shapes(min_dims=dims, max_dims=dims, min_side=1, max_side=max_side)
+
+    def arrays(dtype):
+        width = 32 if dtype == torch.float32 else 64
+        values = st.floats(-scale, scale, width=width, allow_nan=False)
+        return hnp.arrays(np.float32 if width == 32 else np.float64, shapes, elements=values)
+
+    return st.sampled_from(dtypes).flatmap(arrays).map(lambda a: torch.from_numpy(a.copy()))

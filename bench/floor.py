@@ -12,16 +12,15 @@ import time
 t0 = time.perf_counter()
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from mnist_run import cfg  # noqa: E402
 
 from autograder.data import load_mnist  # noqa: E402
-from autograder.training import TrainingConfig  # noqa: E402
 from reference import minibatch as ref  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--threads", type=int, default=1)
 args = p.parse_args()
 torch.set_num_threads(args.threads)
-cfg = TrainingConfig()
 (xt, yt), (xv, yv), _ = load_mnist()
 torch.manual_seed(0)
 tds, vds = ref.Dataset(xt, yt), ref.Dataset(xv, yv)

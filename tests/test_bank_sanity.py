@@ -181,10 +181,14 @@ def probe_fit(fit):
     valid_dl = [(xv[i : i + 10], yv[i : i + 10]) for i in range(0, 23, 10)]
     torch.manual_seed(1)
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    modes = []  # per call: train mode, autograd on (model.train/eval, torch.no_grad)
+    model.register_forward_pre_hook(
+        lambda m, a: modes.append((m.training, torch.is_grad_enabled()))
+    )
     opt = reference.Optimizer(model.parameters(), lr=0.3)
     with contextlib.redirect_stdout(io.StringIO()):
         loss, acc = fit(3, model, F.cross_entropy, opt, train_dl, valid_dl)
-    return [float(loss), float(acc)]
+    return [float(loss), float(acc), modes]
 
 
 PROBES = {gid: globals()[f"probe_{gid}"] for gid in A.ids}

@@ -54,7 +54,7 @@ def test_members_and_modes(autograder_zip):
         assert not name.endswith("expected.bin"), name  # recorded answers would skip the reference
         assert not name.startswith("autograder/bank/"), name
         assert stat.S_IMODE(m[name]) in (0o644, 0o755)
-    assert config == {"assignment": "minibatch", "training": False, "seed": 7, "max_score": 59.0}
+    assert config == {"assignment": "minibatch", "training": False, "seed": 7, "max_score": 61.0}
     assert "--index-url https://download.pytorch.org/whl/cpu" in setup
     assert '"torch==' in setup and "-m autograder data" in setup
 
@@ -115,8 +115,8 @@ def test_solution_gets_full_marks(autograder_zip, tmp_path):
     (root / "submission" / "minibatch.ipynb").write_bytes(A.solution.read_bytes())
     results = run_autograder(root)
     assert_valid(results)
-    assert results["score"] == 59.0
-    assert sum(t["max_score"] for t in results["tests"]) == 59.0
+    assert results["score"] == 61.0
+    assert sum(t["max_score"] for t in results["tests"]) == 61.0
     hidden = [t for t in results["tests"] if t["visibility"] == "after_published"]
     assert hidden and all(t["status"] == "passed" for t in results["tests"])
     assert results["extra_data"] == {"seed": 7}  # a seed fixed in the zip is the one used
@@ -153,7 +153,7 @@ def test_no_notebook_gets_zero_and_the_reason(autograder_zip, tmp_path):
     results = run_autograder(root)
     assert_valid(results)
     assert results["score"] == 0
-    assert results["tests"][0]["max_score"] == 59.0
+    assert results["tests"][0]["max_score"] == 61.0
     assert "no .ipynb file was submitted" in results["tests"][0]["output"]
 
 

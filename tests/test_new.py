@@ -79,7 +79,7 @@ def test_notebook_is_a_valid_nbgrader_source(made):
     for cell in (setup, ex):
         exec(compile(cell.source, nbg(cell)["grade_id"], "exec"), ns)
     t = ns["tensor"]([[-1.0, 0.0, 2.0], [3.0, -0.5, 0.25]])
-    assert ns[EXAMPLE](t).tolist() == [[0.0, 0.0, 2.0], [3.0, 0.0, 0.25]]
+    assert ns[EXAMPLE](t).tolist() == [[1.0, 0.0, 4.0], [9.0, 0.25, 0.0625]]
     stub = release.release_notebook(nb)  # nbgrader's preprocessors accept it
     text = "\n".join(c.source for c in stub.cells)
     assert "raise NotImplementedError()" in text and "BEGIN SOLUTION" not in text
@@ -93,8 +93,8 @@ def test_the_files_refer_to_each_other(made):
     assert a.name == NAME and a.notebook == p["notebook"].name and a.ids == [EXAMPLE]
     e = a.exercise(EXAMPLE)
     assert e.defines == (EXAMPLE,) and e.title and e.methods
-    assert {"torch.relu", "torch.nn.functional.relu", "torch.ops"} <= set(e.forbidden)
-    assert a.setup_id == "setup" and not a.mnist_run
+    assert {"torch.square", "torch.pow", "torch.Tensor.__pow__", "torch.ops"} <= set(e.forbidden)
+    assert a.setup_id == "setup" and not a.runs  # no graded run without a cell
     cells = {nbg(c).get("grade_id"): c.source for c in nb.cells}
     assert a.setup_id in cells and set(a.ids) <= set(cells)
     tests = collect(p["public"].parent, hidden=True)
@@ -111,7 +111,8 @@ def test_the_files_refer_to_each_other(made):
     sources = [cells[EXAMPLE], mod.LESSON[EXAMPLE], *(s for _, s in mod.ALTERNATIVES[EXAMPLE])]
     for src in [*sources, *(b.source for b in mod.BUGS[EXAMPLE])]:
         assert forbidden.shortcuts(EXAMPLE, src, cells["setup"], a) == [], src
-    assert forbidden.shortcuts(EXAMPLE, "def relu(x):\n    return x.relu()\n", "", a)
+    assert forbidden.shortcuts(EXAMPLE, "def square(x):\n    return x.square()\n", "", a)
+    assert forbidden.shortcuts(EXAMPLE, "def square(x):\n    return torch.pow(x, 2)\n", "", a)
 
 
 def test_scaffold_writes_little_test_code(made):
@@ -183,7 +184,7 @@ def test_selfcheck_cell_runs_the_public_tests(kit, capsys):
 
     run(a.solution)
     assert "small_batch" in capsys.readouterr().out
-    with pytest.raises(AssertionError, match="public checks of relu fail"):
+    with pytest.raises(AssertionError, match=f"public checks of {EXAMPLE} fail"):
         run(a.release)
     assert "not implemented yet" in capsys.readouterr().out
 
@@ -216,4 +217,10 @@ def test_scaffold_grades_end_to_end(kit):
         assert not bug_problems(r, bug, gid, a.ids), bug.name
         assert r.exercises[gid].score < r.exercises[gid].max_score
         failed = " ".join(c.message for c in r.exercises[gid].checks if not c.passed)
-        assert "Hint: that is min(x, 0)" in failed, failed
+        assert "Hint: that is 2x" in failed, failed
+    # `x ** 2` has no name in the source: the worker sees torch.Tensor.__pow__ while it runs
+    pow_cell = {EXAMPLE: f"def {EXAMPLE}(x):\n    return x ** 2\n"}
+    r = grade(bank.make_submission(kit / "cases" / "pow.ipynb", pow_cell, a.solution))
+    own = next(c for c in r.exercises[EXAMPLE].checks if c.name == "own_implementation")
+    assert r.exercises[EXAMPLE].score == 0 and not own.passed
+    assert "torch.Tensor.__pow__" in own.message, own.message

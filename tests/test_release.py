@@ -9,8 +9,10 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from nbgrader.nbgraderformat import ValidationError
 from nbgrader.utils import compute_checksum
 
-from autograder.assignment import MINIBATCH
+from autograder.assignment import get
 from autograder.release import release, release_notebook
+
+MINIBATCH = get("minibatch")
 
 SOLUTION = nbformat.read(MINIBATCH.solution, as_version=4)
 RELEASED = nbformat.read(MINIBATCH.release, as_version=4)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.assignment import MINIBATCH
+from autograder.assignment import get
+
+MINIBATCH = get("minibatch")
 
 SOLUTION = nbformat.read(MINIBATCH.solution, as_version=4)
 BUILD_SCRIPT = MINIBATCH.solution.parent / "build_notebook.py"

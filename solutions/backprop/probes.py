@@ -239,6 +239,90 @@ def autograd_mlp(ns, inp, targ, w1, b1, w2, b2, batches=1):
     return _back(inp.dtype, loss=loss, **grads)
 
 
+# --- the graded training run ---------------------------------------------------------------------
+
+NH = 50  # hidden units of the lesson's 784-50-1 network
+
+
+def _checked_grad(name, p):
+    "p.g as Model.backward() left it, or a ValueError that names the weight."
+    pg = getattr(p, "g", None)
+    want = f"expected a tensor of shape {tuple(p.shape)}"
+    if pg is None:
+        raise ValueError(f"Model.backward() left no {name}.g, {want}")
+    if not isinstance(pg, torch.Tensor):
+        raise ValueError(f"Model.backward() left {name}.g as {type(pg).__name__}, {want}")
+    if tuple(pg.shape) != tuple(p.shape):
+        raise ValueError(
+            f"Model.backward() left {name}.g with shape {tuple(pg.shape)}, "
+            f"expected {tuple(p.shape)}"
+        )
+    return pg
+
+
+def _valid_mse(x, y, w1, b1, w2, b2):
+    "The network's mean squared error on (x, y), computed by us (not with the student's code)."
+    with torch.no_grad():
+        pred = (x @ w1 + b1).clamp_min(0.0) @ w2 + b2
+        return float((pred[:, 0] - y).pow(2).mean())
+
+
+def _number(loss):
+    "The loss the student's Model returned, as a float, or nan where it is not one number."
+    try:
+        return float(loss.detach() if isinstance(loss, torch.Tensor) else loss)
+    except Exception:  # None (no return), a tensor of many values, anything else
+        return float("nan")
+
+
+def train_model(ns, path, epochs, bs, lr, n_train, device="cpu"):
+    """The graded run: the lesson's 784-50-1 regression network, trained with the student's
+    Model (its forward and its hand-written backward) and plain SGD on the .g it leaves, on the
+    first n_train training images with the digits as float targets. Returns the weights, the
+    history [mean training loss the Model returned, validation MSE measured by us] per epoch,
+    the seconds it took and the steps. The caller seeds torch's RNG: it draws the weights and
+    each epoch's shuffle."""
+    import time
+
+    from safetensors.torch import load_file
+
+    d = load_file(path)
+    xt, yt = d["x_train"][:n_train].float(), d["y_train"][:n_train].float()
+    xv, yv = d["x_valid"].float(), d["y_valid"].float()
+    n, n_in = xt.shape
+    # the lesson's init: 1/sqrt(fan_in) for the weights, zero biases
+    w1 = torch.randn(n_in, NH) / n_in**0.5
+    w2 = torch.randn(NH, 1) / NH**0.5
+    b1, b2 = torch.zeros(NH), torch.zeros(1)
+    xt, yt, xv, yv, w1, b1, w2, b2 = (t.to(device) for t in (xt, yt, xv, yv, w1, b1, w2, b2))
+    weights = {"w1": w1, "b1": b1, "w2": w2, "b2": b2}
+    model = ns["Model"](w1, b1, w2, b2)
+    history, steps = [], 0
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        perm = torch.randperm(n).to(device)
+        losses = []
+        for i in range(0, n, bs):
+            idx = perm[i : i + bs]
+            for p in weights.values():  # so a .g left from the last step cannot pass for this one's
+                if hasattr(p, "g"):
+                    del p.g
+            losses.append(_number(model(xt[idx], yt[idx])))
+            model.backward()
+            grads = {k: _checked_grad(k, p) for k, p in weights.items()}
+            with torch.no_grad():
+                for k, p in weights.items():
+                    p -= lr * grads[k].to(p.device, p.dtype)
+            steps += 1
+        history.append([sum(losses) / len(losses), _valid_mse(xv, yv, w1, b1, w2, b2)])
+    return {
+        "state": {k: p.detach().cpu().clone() for k, p in weights.items()},
+        "history": history,
+        "seconds": time.perf_counter() - t0,
+        "steps": steps,
+    }
+
+
 PROBES = {
     f.__name__: f
     for f in [
@@ -254,5 +338,6 @@ PROBES = {
         autograd_relu,
         autograd_mse,
         autograd_mlp,
+        train_model,
     ]
 }

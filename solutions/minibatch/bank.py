@@ -609,14 +609,16 @@ ALTERNATIVES: dict[str, list[tuple[str, str]]] = {
     ],
     "fit": [
         (
-            "no_train_eval_lists",
+            "lists",
             _cell("""
                 def fit(epochs, model, loss_func, opt, train_dl, valid_dl):
                     for epoch in range(epochs):
+                        model.train()
                         for xb, yb in train_dl:
                             loss_func(model(xb), yb).backward()
                             opt.step()
                             opt.zero_grad()
+                        model.eval()
                         losses, accs, sizes = [], [], []
                         with torch.no_grad():
                             for xb, yb in valid_dl:
@@ -984,6 +986,26 @@ BUGS: dict[str, list[Bug]] = {
                         for l in self._modules.values(): yield from l.parameters()
             """),
             ("repr",),
+        ),
+        Bug(
+            "registry_other_name",
+            _cell("""
+                class MyModule:
+                    def __init__(self, n_in, nh, n_out):
+                        self._layers = {}
+                        self.l1 = nn.Linear(n_in, nh)
+                        self.l2 = nn.Linear(nh, n_out)
+
+                    def __setattr__(self, k, v):
+                        if not k.startswith('_'): self._layers[k] = v
+                        super().__setattr__(k, v)
+
+                    def __repr__(self): return f'{self._layers}'
+
+                    def parameters(self):
+                        for l in self._layers.values(): yield from l.parameters()
+            """),
+            ("self._modules",),
         ),
     ],
     "optimizer": [
@@ -1419,6 +1441,70 @@ BUGS: dict[str, list[Bug]] = {
                     return tot_loss / count, tot_acc / count
             """),
             ("epoch", "reset", "last"),
+        ),
+        Bug(
+            "no_eval",
+            _cell("""
+                def fit(epochs, model, loss_func, opt, train_dl, valid_dl):
+                    for epoch in range(epochs):
+                        model.train()
+                        for xb, yb in train_dl:
+                            loss_func(model(xb), yb).backward()
+                            opt.step()
+                            opt.zero_grad()
+                        with torch.no_grad():
+                            tot_loss, tot_acc, count = 0., 0., 0
+                            for xb, yb in valid_dl:
+                                pred, n = model(xb), len(xb)
+                                count += n
+                                tot_loss += loss_func(pred, yb).item() * n
+                                tot_acc += accuracy(pred, yb).item() * n
+                    return tot_loss / count, tot_acc / count
+            """),
+            ("model.eval()", "training mode"),
+        ),
+        Bug(
+            "no_no_grad",
+            _cell("""
+                def fit(epochs, model, loss_func, opt, train_dl, valid_dl):
+                    for epoch in range(epochs):
+                        model.train()
+                        for xb, yb in train_dl:
+                            loss_func(model(xb), yb).backward()
+                            opt.step()
+                            opt.zero_grad()
+                        model.eval()
+                        tot_loss, tot_acc, count = 0., 0., 0
+                        for xb, yb in valid_dl:
+                            pred, n = model(xb), len(xb)
+                            count += n
+                            tot_loss += loss_func(pred, yb).item() * n
+                            tot_acc += accuracy(pred, yb).item() * n
+                    return tot_loss / count, tot_acc / count
+            """),
+            ("torch.no_grad()", "no_grad", "autograd"),
+        ),
+        Bug(
+            "train_only_once",
+            _cell("""
+                def fit(epochs, model, loss_func, opt, train_dl, valid_dl):
+                    model.train()
+                    for epoch in range(epochs):
+                        for xb, yb in train_dl:
+                            loss_func(model(xb), yb).backward()
+                            opt.step()
+                            opt.zero_grad()
+                        model.eval()
+                        with torch.no_grad():
+                            tot_loss, tot_acc, count = 0., 0., 0
+                            for xb, yb in valid_dl:
+                                pred, n = model(xb), len(xb)
+                                count += n
+                                tot_loss += loss_func(pred, yb).item() * n
+                                tot_acc += accuracy(pred, yb).item() * n
+                    return tot_loss / count, tot_acc / count
+            """),
+            ("model.train()",),
         ),
     ],
 }

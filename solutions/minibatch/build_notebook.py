@@ -450,8 +450,9 @@ CELLS = [
 
     Build a small module class of your own, without inheriting from `nn.Module`:
 
-    - `__init__(self, n_in, nh, n_out)` creates the registry, an empty dict named
-      `self._modules` (the name `nn.Module` uses too; the checks read it), and two layers,
+    - `__init__(self, n_in, nh, n_out)` creates the registry, an empty dict named exactly
+      `self._modules` (the name `nn.Module` uses too; the checks read `m._modules`, so a
+      registry under another name fails them), and two layers,
       `self.l1 = nn.Linear(n_in, nh)` and `self.l2 = nn.Linear(nh, n_out)`;
     - `__setattr__` registers every attribute whose name does not start with `_` in that
       registry, in the order assigned, and then stores the attribute normally;
@@ -910,11 +911,11 @@ CELLS = [
 
     ### Exercise 13: `fit`
 
-    Write `fit(epochs, model, loss_func, opt, train_dl, valid_dl)`. For each epoch, train on
-    every batch of `train_dl` (forward, loss, backward, step, zero the gradients), then, in eval
-    mode and without tracking gradients, compute the loss and `accuracy` averaged over all
-    validation samples. Print the epoch number, loss and accuracy, and return the last epoch's
-    `(loss, accuracy)` as two Python floats.
+    Write `fit(epochs, model, loss_func, opt, train_dl, valid_dl)`. For each epoch, put the model
+    in train mode and train on every batch of `train_dl` (forward, loss, backward, step, zero the
+    gradients), then, in eval mode and without tracking gradients (`torch.no_grad()`), compute
+    the loss and `accuracy` averaged over all validation samples. Print the epoch number, loss
+    and accuracy, and return the last epoch's `(loss, accuracy)` as two Python floats.
     """),
     exercise(
         "fit",

@@ -167,6 +167,40 @@ def fit(ns, epochs, n_train, n_valid, bs, lr, loss_scale):
     }
 
 
+class Recorder(torch.nn.Module):
+    "A linear model that notes, on each call, the batch's loader, its mode and autograd's state."
+
+    def __init__(self, lin, loaders, calls):
+        super().__init__()
+        self.lin, self.loaders, self.calls = lin, loaders, calls
+
+    def forward(self, x):
+        src = next((k for k, xs in self.loaders.items() if any(_same(x, b) for b in xs)), "other")
+        self.calls.append([src, self.training, torch.is_grad_enabled()])
+        return self.lin(x)
+
+
+def _same(x, b):
+    return isinstance(x, torch.Tensor) and x.shape == b.shape and torch.equal(x, b)
+
+
+def fit_modes(ns, epochs, n_train, n_valid, bs, lr, start_eval=False):
+    """Run the student's fit with a model that records each call: [loader ('train', 'valid' or
+    'other'), model.training, torch.is_grad_enabled()], in the order of the calls. start_eval:
+    the model comes in eval mode, as after an earlier fit."""
+    x, y = torch.randn(n_train + n_valid, 5), torch.randint(0, 3, (n_train + n_valid,))
+    batches = lambda a, b: [(x[i : min(i + bs, b)], y[i : min(i + bs, b)]) for i in range(a, b, bs)]
+    train, valid = batches(0, n_train), batches(n_train, n_train + n_valid)
+    calls = []
+    loaders = {"train": [b[0] for b in train], "valid": [b[0] for b in valid]}
+    model = Recorder(torch.nn.Linear(5, 3), loaders, calls)
+    model.train(not start_eval)
+    with stand_ins(ns, "fit"):
+        opt = PlainSGD(model.parameters(), lr)
+        ns["fit"](epochs, model, F.cross_entropy, opt, Replay(train), Replay(valid))
+    return {"calls": calls, "batches": [len(train), len(valid)]}
+
+
 class Watch:
     "Wraps the validation loader: each pass starts with our own measure of the model (the curve)."
 
@@ -299,6 +333,7 @@ PROBES = {
         collate,
         dataloader,
         fit,
+        fit_modes,
         train_mnist,
     ]
 }

@@ -6,6 +6,8 @@ An answer with gradients is a dict such as {"out": ..., "inp.g": ..., "w.g": ...
 what a probe found on the tensors after the student's code ran (None where it set no `.g`).
 """
 
+import math
+
 import torch
 
 from autograder import compare
@@ -231,3 +233,44 @@ MLP_HINTS = [  # for an answer {"loss", "inp.g", "w1.g", ...}; args (inp, targ, 
     ),
     hint(BROADCAST, when=raised(SHAPES, "size of tensor", "must match")),
 ]
+
+
+# --- the graded training run ---------------------------------------------------------------------
+
+# Chosen with bench/calibrate_backprop.py: the reference clears the threshold on 10 seeds.
+TRAINING = {
+    "epochs": 8,
+    "bs": 128,
+    "lr": 0.04,
+    "n_train": 50_000,
+    "threshold": 2.1,
+    "timeout": 180.0,
+}
+WEIGHT_SHAPES = {"w1": (784, 50), "b1": (50,), "w2": (50, 1), "b2": (1,)}
+
+
+def test_mse(state, x_test, y_test) -> float:
+    """The test-split MSE of the weights the run returned, relu(x @ w1 + b1) @ w2 + b2 against
+    the digits as floats; anything of the wrong shape is refused, and nan or inf gives inf."""
+    from autograder.protocol import Opaque
+
+    if not isinstance(state, dict):
+        raise ValueError(f"expected the model's weights, got {compare.describe(state)}")
+    w = {}
+    for k, shape in WEIGHT_SHAPES.items():
+        t = state.get(k)
+        if isinstance(t, Opaque) or not isinstance(t, torch.Tensor):
+            raise ValueError(f"weight {k!r} missing or not a tensor")
+        if tuple(t.shape) != shape or not t.dtype.is_floating_point:
+            raise ValueError(
+                f"weight {k!r} has shape {tuple(t.shape)} and dtype {t.dtype}, "
+                f"expected {shape} floats"
+            )
+        w[k] = t.detach().float().cpu()
+    with torch.no_grad():
+        pred = mlp_out(x_test.float(), w["w1"], w["b1"], w["w2"], w["b2"])
+        mse = float((pred[:, 0] - y_test.float()).pow(2).mean())
+    return mse if math.isfinite(mse) else math.inf
+
+
+test_mse.__test__ = False  # a helper, not a test: pytest must not collect it where it is imported

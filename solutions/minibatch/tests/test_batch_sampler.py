@@ -3,9 +3,33 @@ bundle)."""
 
 import pytest
 
-from autograder.testing import expect, hint, passes
+from autograder.testing import count, expect, hint
 
-SAME_BATCHES = passes("the BatchSampler", "batches")
+
+def same_batches(exp, got):
+    "How many batches each pass yielded, then each batch's indices, in order."
+    p = count(got, len(exp), "the BatchSampler was iterated {} times")
+    for k, (ep, gp) in enumerate(zip(exp, got)):
+        lead = f"pass {k + 1}: " if len(exp) > 1 else ""
+        p = p or count(gp, len(ep), lead + "the BatchSampler yielded {} batches")
+    if p:
+        return p
+    for k, (ep, gp) in enumerate(zip(exp, got)):
+        for b, (eb, gb) in enumerate(zip(ep, gp)):
+            name = f"pass {k + 1}, batch {b + 1}" if len(exp) > 1 else f"batch {b + 1}"
+            if len(gb) != len(eb):
+                return f"{name} holds {len(gb)} indices {gb}, expected {len(eb)}: {eb}"
+            if gb != eb:
+                return f"{name} is {gb}, expected {eb}"
+    return None
+
+
+def too_big(a):
+    "A batch holds more indices than the expected one."
+    return any(len(g) > len(e) for g, e in zip(a.got[0], a.expected[0]))
+
+
+SIZE = hint("each batch holds self.bs indices (only the last may hold fewer)", when=too_big)
 
 
 def one_batch_short(a):
@@ -20,8 +44,8 @@ def expect_batches(student, reference, args, what, hints=()):
         reference.run("batch_sampler", *args),
         what,
         args=args,
-        compare_with=SAME_BATCHES,
-        hints=hints,
+        compare_with=same_batches,
+        hints=[*hints, SIZE],
     )
 
 

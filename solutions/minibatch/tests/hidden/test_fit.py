@@ -2,9 +2,8 @@
 and data come from the probe's RNG, drawn from the grading seed where the old runs were random)."""
 
 import pytest
-from test_fit import FIT_LAST  # noqa: I001  (the public file, beside this folder)
+from test_fit import FIT_LAST, fit_part, modes  # noqa: I001  (the public file, beside this folder)
 
-from autograder import compare
 from autograder.testing import always, expect, hint
 
 
@@ -14,7 +13,7 @@ def expect_fit(student, reference, args, what, key, hints):
         reference.run("fit", *args),
         what,
         args=args,
-        compare_with=lambda e, g: compare.values(e[key], g[key], 1e-4, 1e-3),
+        compare_with=fit_part(key),
         hints=hints,
     )
 
@@ -73,4 +72,17 @@ def test_several_epochs(student, reference):
                 when=always,
             )
         ],
+    )
+
+
+@pytest.mark.points(1)
+def test_modes_when_model_starts_in_eval(student, reference):
+    args = (3, 10, 7, 4, 0.1, True)
+    expect(
+        student.run("fit_modes", *args),
+        reference.run("fit_modes", *args),
+        "fit(3, ...) on a model left in eval mode (as after an earlier fit), 3 training and "
+        "2 validation batches, the last ones short",
+        args=args,
+        compare_with=modes,
     )

@@ -1,25 +1,9 @@
 """logsumexp: hidden checks, on random shapes (the grading seed), extreme values, gradients."""
 
 import pytest
-import torch
 from test_logsumexp import HINTS  # noqa: I001  (the public file, beside this folder)
 
-from autograder.testing import expect, expect_each, randn, random_shapes
-
-
-def rand_inputs(seed, scale=3.0):
-    "Random (N, C) batches, float32 and float64, including a single row and a single column."
-    return [
-        (randn(seed + i, *s, scale=scale, dtype=torch.float64 if i % 2 else torch.float32),)
-        for i, s in enumerate(random_shapes(seed))
-    ]
-
-
-def with_neg_inf(seed):
-    "A (6, 5) batch with a few -inf entries (masked logits), never a whole row."
-    x = randn(seed, 6, 5, scale=3.0)
-    x[0, 1] = x[3, 0] = x[3, 4] = float("-inf")
-    return x
+from autograder.testing import expect, expect_each, randn, random_batches, with_neg_inf
 
 
 @pytest.mark.points(1)
@@ -28,7 +12,7 @@ def test_random_shapes(student, reference, seed, grading_seed):
         student,
         reference,
         "logsumexp",
-        rand_inputs(seed),
+        random_batches(seed),
         "logsumexp(x) on random (N, C) batches",
         hints=HINTS,
         seed=grading_seed,

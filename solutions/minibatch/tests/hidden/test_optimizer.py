@@ -7,6 +7,8 @@ from test_optimizer import HINTS, check_steps  # noqa: I001  (the public file)
 from autograder import compare
 from autograder.testing import count, expect, randn
 
+LAYERS = {0: "layer 1's weight", 1: "layer 1's bias", 2: "layer 2's weight", 3: "layer 2's bias"}
+
 
 def several(seed):
     "optimizer_steps args: two parameters, four steps of given gradients, lr=0.03."
@@ -84,8 +86,9 @@ def test_lesson_training_loop(student, reference):
     expect(
         student.run("optimizer_training", *args),
         reference.run("optimizer_training", *args),
-        "six steps of backward(), opt.step(), opt.zero_grad() on a small model",
+        "the weights after six steps of backward(), opt.step(), opt.zero_grad() on a "
+        "Linear(6, 5), ReLU, Linear(5, 3) model",
         args=args,
-        compare_with=compare.values,
+        compare_with=lambda e, g: compare.values(e, g, names=LAYERS),
         hints=HINTS,
     )

@@ -1,18 +1,9 @@
 """softmax: hidden checks, on random shapes and dtypes drawn from the grading seed."""
 
 import pytest
-import torch
 from test_softmax import HINTS  # noqa: I001  (the public file, beside this folder)
 
-from autograder.testing import expect, expect_each, randn, random_shapes
-
-
-def rand_inputs(seed, scale=3.0):
-    "Random (N, C) batches, float32 and float64, including a single row and a single column."
-    return [
-        (randn(seed + i, *s, scale=scale, dtype=torch.float64 if i % 2 else torch.float32),)
-        for i, s in enumerate(random_shapes(seed))
-    ]
+from autograder.testing import expect, expect_each, randn, random_batches
 
 
 @pytest.mark.points(1)
@@ -21,7 +12,7 @@ def test_random_shapes(student, reference, seed, grading_seed):
         student,
         reference,
         "softmax",
-        rand_inputs(seed),
+        random_batches(seed),
         "softmax(x) on random (N, C) batches",
         hints=HINTS,
         seed=grading_seed,
