@@ -130,6 +130,7 @@ def check(
     say=print,
     cache: bool = True,
     assignment: str | None = None,
+    html: Path | None = None,
 ) -> int:
     "Run the public checks on a notebook and print the result; exit status 0 iff all pass."
     from autograder.grade import Options, grade_notebook
@@ -156,4 +157,9 @@ def check(
     if line := training_line(r):
         say("\n" + line)
     say("\n" + next_step(r, full_points(r.meta.get("assignment") or assignment)))
+    if html is not None:
+        from autograder.feedback import write_feedback
+
+        paths = write_feedback(r, Path(html))
+        say(f"feedback page: {paths[0]}")
     return 0 if all(c.passed for e in r.exercises.values() for c in e.checks) else 1

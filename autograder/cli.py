@@ -25,6 +25,7 @@ def _check(args):
         data=args.data,
         cache=not args.no_cache,
         assignment=args.assignment,
+        html=args.html,
     )
 
 
@@ -213,6 +214,12 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("notebook")
     sp.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
     sp.add_argument("--no-cache", action="store_true", help="grade again even if unchanged")
+    sp.add_argument(
+        "--html",
+        type=Path,
+        metavar="DIR",
+        help="also write the feedback page there (feedback.html, .md, curve.png; public checks)",
+    )
     sp = verb(
         "grade",
         _grade,

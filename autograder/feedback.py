@@ -76,6 +76,16 @@ def curve_png(
     return buf.getvalue()
 
 
+PUBLIC_ONLY = (
+    "Public checks only: the hidden checks are graded later, so this is not the final score."
+)
+
+
+def _public_only(r: Report) -> list[str]:
+    "The note a report without hidden checks carries (check, or grade in the student bundle)."
+    return [PUBLIC_ONLY] if r.meta.get("hidden") is False else []
+
+
 def _num(v) -> float:
     "A curve's point: nan (a gap) where the run reported none or diverged."
     return float(v) if type(v) in (int, float) and math.isfinite(v) else math.nan
@@ -137,7 +147,7 @@ def markdown(report: Report, curve: bytes | None = None) -> str:
     "The feedback as Markdown: scores, every failing check, the training run and the seed."
     r, seed = report, report.meta.get("seed", "?")
     out = [f"# Feedback: {_md(r.submission)}", "", f"**Score: {r.score:g} / {r.max_score:g}**", ""]
-    if notes := [*r.meta.get("notes", [])]:  # first: an edited locked cell changes everything
+    if notes := [*r.meta.get("notes", []), *_public_only(r)]:  # first: they change everything
         out += ["## Notes", "", *(f"- {_md(n)}" for n in notes), ""]
     out += ["| exercise | score | max | status |", "| --- | ---: | ---: | --- |"]
     for gid, e in r.exercises.items():
@@ -211,7 +221,7 @@ def html(report: Report, curve: bytes | None = None) -> str:
     alt = "Validation loss and accuracy per epoch, yours and the reference&#x27;s"
     fig = f'<figure><img src="{src}" alt="{alt}"></figure>' if curve else ""
     seed = e(str(m.get("seed", "?")))
-    notes = "".join(f"<li>{e(str(n))}</li>" for n in m.get("notes", []))
+    notes = "".join(f"<li>{e(str(n))}</li>" for n in [*m.get("notes", []), *_public_only(r)])
     title = f"Feedback: {r.submission} — {r.score:g} / {r.max_score:g}"
     runs, t = _runs(r), training_of(r)
     run = (

@@ -394,3 +394,17 @@ def tensors(max_side: int = 8, dims: int = 2, scale: float = 10.0, dtypes=(torch
         return hnp.arrays(np.float32 if width == 32 else np.float64, shapes, elements=values)
 
     return st.sampled_from(dtypes).flatmap(arrays).map(lambda a: torch.from_numpy(a.copy()))
+
+
+def per_epoch(v, limit: int) -> list:
+    """A training curve the worker reported, [a, b] per epoch (at most `limit` of them), kept only
+    if it is what it claims to be, for `record`: [] otherwise, and None for a diverged point
+    (nan, inf), so the report stays strict JSON."""
+    import math
+
+    ok = (
+        isinstance(v, list)
+        and len(v) <= limit
+        and all(isinstance(p, list) and len(p) == 2 and all(type(x) is float for x in p) for p in v)
+    )
+    return [[round(x, 6) if math.isfinite(x) else None for x in p] for p in v] if ok else []

@@ -42,3 +42,17 @@ def test_the_bundle_records_the_full_points(tmp_path):
     reqs = (dest / "requirements.txt").read_text().split()
     assert "jupyterlab" in reqs and "ipykernel" in reqs
     assert "jupyter lab" in (dest / "README.md").read_text()
+
+
+def test_check_html_writes_the_feedback_page_of_public_checks(tmp_path):
+    from autograder.assignment import get
+    from autograder.check import check
+    from autograder.feedback import PUBLIC_ONLY
+
+    lines = []
+    code = check(get("backprop").solution, training=False, say=lines.append, html=tmp_path / "fb")
+    assert code == 0
+    assert lines[-1] == f"feedback page: {tmp_path / 'fb' / 'feedback.html'}"
+    page = (tmp_path / "fb" / "feedback.html").read_text()
+    assert PUBLIC_ONLY.replace("'", "&#x27;") in page and "hidden</span>" not in page
+    assert PUBLIC_ONLY in (tmp_path / "fb" / "feedback.md").read_text()

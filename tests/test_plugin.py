@@ -25,7 +25,7 @@ def nb(pytester):
 def test_solution_passes_every_public_check(pytester, nb):
     path = nb(get("minibatch").solution)
     res = pytester.runpytest_subprocess(str(path), "--ag-no-training", "-q")
-    res.assert_outcomes(passed=31)
+    res.assert_outcomes(passed=32)
     assert res.ret == 0
 
 
@@ -56,7 +56,7 @@ def test_notebooks_are_not_collected_unless_named(pytester, nb):
 def test_training_check_is_an_item(pytester, nb):
     path = nb(get("minibatch").release)
     res = pytester.runpytest_subprocess(str(path), "-q", "-k", "mnist_training")
-    res.assert_outcomes(failed=1, deselected=31)
+    res.assert_outcomes(failed=1, deselected=32)
     res.stdout.fnmatch_lines(["*not implemented yet*"])
 
 
@@ -70,6 +70,6 @@ def test_a_planted_conftest_cannot_pass_checks_with_noconftest(pytester, nb):
         "    out.get_result().outcome = 'passed'\n"
     )
     cheated = pytester.runpytest_subprocess(str(path), "--ag-no-training", "-q")
-    cheated.assert_outcomes(passed=31)  # why graders must not run a submission folder's conftest
+    cheated.assert_outcomes(passed=32)  # why graders must not run a submission folder's conftest
     res = pytester.runpytest_subprocess(str(path), "--ag-no-training", "-q", "--noconftest")
-    res.assert_outcomes(failed=31, passed=0)  # a stub passes no gate
+    res.assert_outcomes(failed=32, passed=0)  # a stub passes no gate

@@ -203,19 +203,24 @@ def test_check_in_the_student_bundle_replays_recorded_answers(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_solution_notebook_runs_green_top_to_bottom(tmp_path):
-    """Every cell of the instructor notebook, in a real Jupyter kernel started at the repository
-    root (MNIST from the data cache): each self-check prints only passes."""
+def test_the_completed_notebook_runs_green_in_the_student_bundle(tmp_path):
+    """Every cell of the completed notebook, in a real Jupyter kernel started in the student
+    bundle's folder, as its README says (the bundle's own kit, recorded answers, no reference;
+    MNIST from the data cache): each self-check prints only passes."""
     from nbclient import NotebookClient
 
-    from autograder.assignment import ROOT
+    from autograder.bundle import build_bundle
 
-    copy = shutil.copy(A.solution, tmp_path / A.notebook)
+    bundle = build_bundle(A, tmp_path / "bundle")
+    copy = shutil.copy(A.solution, bundle / A.notebook)  # the student's finished work
     nb = nbformat.read(copy, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import autograder\nprint(autograder.__file__)"))
     client = NotebookClient(
-        nb, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(ROOT)}}
+        nb, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(bundle)}}
     )
     client.execute()  # a cell that raises fails here, naming it
+    where = "".join(o.get("text", "") for o in nb.cells[-1].outputs).strip()
+    assert where == str(bundle / "autograder" / "__init__.py")  # the bundle's kit, not ours
     for gid in A.ids:
         (cell,) = [c for c in nb.cells if grade_id(c) == f"{gid}_selfcheck"]
         text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")

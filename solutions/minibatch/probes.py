@@ -175,13 +175,19 @@ class Recorder(torch.nn.Module):
         self.lin, self.loaders, self.calls = lin, loaders, calls
 
     def forward(self, x):
-        src = next((k for k, xs in self.loaders.items() if any(_same(x, b) for b in xs)), "other")
+        found = (k for k, xs in self.loaders.items() if _ANY(_same(x, b) for b in xs))
+        src = _NEXT(found, "other")
         self.calls.append([src, self.training, torch.is_grad_enabled()])
         return self.lin(x)
 
 
+# Taken when this module loads, before any student cell runs: a cell that patches torch.equal or
+# builtins.any (to fool comparisons elsewhere) must not change which loader a batch came from.
+_EQUAL, _ANY, _NEXT = torch.equal, any, next
+
+
 def _same(x, b):
-    return isinstance(x, torch.Tensor) and x.shape == b.shape and torch.equal(x, b)
+    return isinstance(x, torch.Tensor) and x.shape == b.shape and _EQUAL(x, b)
 
 
 def fit_modes(ns, epochs, n_train, n_valid, bs, lr, start_eval=False):

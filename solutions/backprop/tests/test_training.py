@@ -9,28 +9,13 @@ import math
 import pytest
 from backprop_helpers import TRAINING, test_mse
 
-from autograder.testing import File, ProbeError, fail
+from autograder.testing import File, ProbeError, fail, per_epoch
 
 T = TRAINING
 WHAT = (
     f"training the lesson's 784-50-1 network on MNIST with your Model ({T['epochs']} epochs, "
     f"bs={T['bs']}, lr={T['lr']}, SGD on the .g your backward() leaves)"
 )
-
-
-def curve(v, limit: int) -> list:
-    "[train loss, valid MSE] per epoch, as reported, kept only if it is what it claims to be."
-    ok = (
-        isinstance(v, list)
-        and len(v) <= limit
-        and all(isinstance(p, list) and len(p) == 2 and all(type(x) is float for x in p) for p in v)
-    )
-    return [[_finite(a), _finite(b)] for a, b in v] if ok else []
-
-
-def _finite(x: float):
-    "A number for the report (strict JSON): None where the run diverged (nan, inf)."
-    return round(x, 6) if math.isfinite(x) else None
 
 
 @pytest.mark.training
@@ -60,8 +45,8 @@ def test_reaches_mse(student, reference, mnist, device, record):
             "threshold": T["threshold"],
             "higher_is_better": False,
             "curve": ["training loss (your mse)", "validation MSE"],
-            "history": curve(got.get("history"), limit),
-            "reference": curve(ours.get("history"), limit) if isinstance(ours, dict) else [],
+            "history": per_epoch(got.get("history"), limit),
+            "reference": per_epoch(ours.get("history"), limit) if isinstance(ours, dict) else [],
         },
     )
     if not mse <= T["threshold"]:

@@ -25,9 +25,13 @@ def same_batches(exp, got):
         return p
     want, calls = exp["collate_calls"], got["collate_calls"]
     if len(calls) != len(want):
+        first = g[0][0] if g and g[0] else None  # what came back instead of collate_fn's batch
+        shown = (
+            f"; batch 1 was {compare.describe(first)}" if not calls and first is not None else ""
+        )
         return (
             f"the DataLoader called collate_fn {len(calls)} times, expected {len(want)} "
-            "(once per batch, on that batch's samples)"
+            f"(once per batch, on that batch's samples){shown}"
         )
     for b, (n, m) in enumerate(zip(want, calls)):
         if n != m:

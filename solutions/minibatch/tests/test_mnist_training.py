@@ -4,14 +4,12 @@ training and validation file; the test split stays here, where the returned weig
 
 Calibrated with bench/calibrate_training.py: the reference clears the threshold on 10 seeds."""
 
-import math
-
 import pytest
 import torch
 
 from autograder import compare
 from autograder.protocol import Opaque
-from autograder.testing import File, ProbeError, fail
+from autograder.testing import File, ProbeError, fail, per_epoch
 
 EPOCHS, BS, LR, N_TRAIN = 2, 128, 0.5, 50_000
 THRESHOLD = 0.93
@@ -78,17 +76,6 @@ def pipeline_counts(counts) -> str:
     return ""
 
 
-def pairs(v, limit: int) -> list:
-    "Numbers the worker reported for the curve, kept only if they are what they claim to be."
-    ok = (
-        isinstance(v, list)
-        and len(v) <= limit
-        and all(isinstance(p, list) and len(p) == 2 and all(type(x) is float for x in p) for p in v)
-    )
-    # nan or inf where a run diverged: None, so the report stays strict JSON
-    return [[round(x, 6) if math.isfinite(x) else None for x in p] for p in v] if ok else []
-
-
 @pytest.mark.training
 @pytest.mark.points(5)
 def test_reaches_accuracy(student, reference, mnist, device, record):
@@ -121,9 +108,11 @@ def test_reaches_accuracy(student, reference, mnist, device, record):
             "higher_is_better": True,
             "curve": ["validation loss", "validation accuracy"],
             "test_accuracy": round(acc, 4),
-            "valid": pairs([got.get("valid")], 1),
-            "history": pairs(got.get("history"), EPOCHS + 2),
-            "reference": pairs(ours.get("history"), EPOCHS + 2) if isinstance(ours, dict) else [],
+            "valid": per_epoch([got.get("valid")], 1),
+            "history": per_epoch(got.get("history"), EPOCHS + 2),
+            "reference": per_epoch(ours.get("history"), EPOCHS + 2)
+            if isinstance(ours, dict)
+            else [],
             "seconds": seconds if type(seconds) is float else None,
         },
     )
