@@ -25,11 +25,15 @@ CACHE_ENV = "AUTOGRADER_CHECK_CACHE"
 
 def cache_file(path: Path, opts: Options) -> Path | None:
     "Where the report of this exact notebook content lives, or None if it cannot be read."
-    sub = extract(path, assignment.get(assignment.infer(path, opts.assignment)[0]))
+    a = assignment.get(assignment.infer(path, opts.assignment)[0])
+    sub = extract(path, a)
     if sub.error:
         return None
     kit = Path(__file__).resolve().parent
-    code = b"".join(p.read_bytes() for p in sorted(kit.rglob("*.py")))
+    # the kit's code and the assignment's own (its tests, probes, settings): a change regrades
+    own = [*sorted(a.tests.rglob("*.py")), a.probes_file, a.folder / "assignment.toml"]
+    files = [*sorted(kit.rglob("*.py")), *(f for f in own if f is not None and f.is_file())]
+    code = b"".join(p.read_bytes() for p in files)
     key = json.dumps(
         [
             __version__,
@@ -59,6 +63,9 @@ def cached_grade(path: Path, opts: Options) -> Report:
     from autograder.grade import grade_notebook  # imports torch: only when we must grade
 
     r = grade_notebook(path, hidden=False, training=opts.training, options=opts)
+    # the assignment's whole total, hidden checks included: kept with the report, so that an
+    # unchanged notebook is answered without collecting the tests again (that imports torch)
+    r.meta["full_points"] = full_points(r.meta.get("assignment") or opts.assignment)
     if f is not None:
         report.atomic_write(f, report.report_json(r))
     return r
@@ -156,7 +163,10 @@ def check(
         say("\n" + fails)
     if line := training_line(r):
         say("\n" + line)
-    say("\n" + next_step(r, full_points(r.meta.get("assignment") or assignment)))
+    total = r.meta.get("full_points")
+    if type(total) not in (int, float):
+        total = full_points(r.meta.get("assignment") or assignment)
+    say("\n" + next_step(r, total))
     if html is not None:
         from autograder.feedback import write_feedback
 
