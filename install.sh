@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up a fresh machine: a virtual environment with CPU torch, the kit, and the MNIST cache.
+# Set up a fresh machine: a virtual environment with CPU torch, the kit, and the data the
+# assignments declare (MNIST), fetched into the cache.
 # TORCH_SPEC picks another torch (e.g. TORCH_SPEC=torch on a GPU machine for a CUDA build).
 set -euo pipefail
 cd "$(dirname "$0")"

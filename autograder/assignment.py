@@ -43,6 +43,7 @@ class Assignment:
     runs: tuple[Run, ...] = ()  # graded exercises without a cell (`[[run]]` in assignment.toml)
     default: bool = False  # the course's default: what a command means when none is named
     policy: Policy = Policy()  # what its exercise cells may import and reach (autograder.policy)
+    data: tuple = ()  # the datasets its tests and notebook load (`[data.NAME]`, autograder.data)
 
     @property
     def notebook(self) -> str:
@@ -166,12 +167,27 @@ def load(toml: Path) -> Assignment:
             runs=runs,
             default=bool(d.get("default", False)),
             policy=Policy(no_bases=no_bases),
+            data=_datasets(d.get("data", {}), toml),
         )
     except (KeyError, TypeError) as e:
         raise AssignmentError(f"{toml}: missing or malformed key {e}") from None
     if a.name != toml.parent.name:
         raise AssignmentError(f"{toml}: name {a.name!r} is not its folder's {toml.parent.name!r}")
     return a
+
+
+def _datasets(tables, toml: Path) -> tuple:
+    "The `[data.NAME]` declarations; a mistake there names the file and the key."
+    if not tables:
+        return ()
+    from autograder.data import DeclarationError, parse
+
+    if not isinstance(tables, dict):
+        raise AssignmentError(f"{toml}: data: expected [data.NAME] tables, got {tables!r}")
+    try:
+        return tuple(parse(name, t, str(toml)) for name, t in tables.items())
+    except DeclarationError as e:
+        raise AssignmentError(f"{toml}: {e}") from None
 
 
 class AssignmentError(Exception):

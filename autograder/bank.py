@@ -12,12 +12,16 @@ from autograder.assignment import owner
 
 @dataclass(frozen=True)
 class Bug:
-    "A known mistake: the grader must take points off `source`'s exercise and say why in `words`."
+    """A known mistake: the grader must take points off `source`'s exercise, say why in `words`
+    and show exactly the hints in `hints`."""
 
     name: str
     source: str
     words: tuple[str, ...]  # a good feedback message holds one, as a whole word (lowercase)
     also: tuple[str, ...] = ()  # other exercise ids this bug may legitimately cost points
+    # substrings of the hints (the `Hint:` lines) its feedback shows on its exercise (and on
+    # `also`): each must show, and every hint shown there must be one of them
+    hints: tuple[str, ...] = ()
 
 
 def load(a):

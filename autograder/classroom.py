@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("autograding_output/results.json"))
     p.add_argument("--no-training", action="store_true", help="skip the graded training runs")
     p.add_argument("--assignment", default=None, help="default: the notebook's own")
-    p.add_argument("--data", type=Path, help="MNIST cache folder")
+    p.add_argument("--data", type=Path, help="the data folder (default: $AUTOGRADER_DATA, cache)")
     args = p.parse_args(argv)
     from autograder.grade import Options, grade_notebook
 

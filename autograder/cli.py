@@ -8,10 +8,15 @@ from pathlib import Path
 
 
 def _data(args):
-    from autograder import data
+    from autograder import assignment, data
 
-    data.fetch(args.data, verbose=True)
-    print(data.describe(args.data))
+    names = assignment.names(args.assignment)
+    declared = data.declared_by(names)
+    if not declared:
+        print(f"no data to fetch: {', '.join(names) or 'no assignment'} declares no [data.NAME]")
+    for ds in declared:
+        data.fetch(ds, args.data, verbose=True)
+        print(data.describe(ds, args.data))
     return 0
 
 
@@ -136,7 +141,7 @@ def _gradescope(args):
             training=not args.no_training,
             seed=args.seed,
             torch_spec=args.torch,
-            include_mnist=args.with_mnist,
+            include_data=args.with_data,
             data=args.data,
         )
     )
@@ -188,7 +193,11 @@ def parser() -> argparse.ArgumentParser:
         sp.set_defaults(fn=fn)
         if data:
             sp.add_argument(
-                "--data", type=Path, help="MNIST cache (default: user cache, or $AUTOGRADER_DATA)"
+                "--data",
+                type=Path,
+                metavar="DIR",
+                help="the data folder: the declared datasets, one folder each (default: "
+                "$AUTOGRADER_DATA, else the user cache)",
             )
         if training:
             sp.add_argument(
@@ -202,7 +211,10 @@ def parser() -> argparse.ArgumentParser:
             )
         return sp
 
-    verb("data", _data, "fetch and verify MNIST into the cache", data=True)
+    sp = verb("data", _data, "fetch and verify the datasets the assignments declare", data=True)
+    sp.add_argument(
+        "--assignment", default=None, help="only this assignment's datasets (default: every one's)"
+    )
     sp = verb(
         "check",
         _check,
@@ -296,7 +308,11 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("dest", help="the zip to write")
     sp.add_argument("--seed", type=int)
     sp.add_argument("--torch", help="torch requirement for Gradescope's image")
-    sp.add_argument("--with-mnist", action="store_true", help="put MNIST in the zip")
+    sp.add_argument(
+        "--with-data",
+        action="store_true",
+        help="put the assignment's declared data archives in the zip (from the data folder)",
+    )
     sp = verb(
         "classroom",
         _classroom,
@@ -325,10 +341,14 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from autograder.assignment import AssignmentError
+    from autograder.data import DataError
 
     try:
         return args.fn(args)
     except AssignmentError as e:  # an unknown or ambiguous assignment, a broken assignment.toml
+        print(f"autograder: {e}", file=sys.stderr)
+        return 2
+    except DataError as e:  # data that could not be fetched or verified: the message says why
         print(f"autograder: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -6,7 +6,10 @@ and probe requests to a `WorkerProcess` and judges the data that comes back agai
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -14,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autograder import assignment as asg
-from autograder import forbidden, hints, policy, scoring
+from autograder import forbidden, hints, parsing, policy, scoring
 from autograder.extract import Submission, extract
 from autograder.model import NOT_IMPLEMENTED, CheckResult, ProbeError, Report
 from autograder.sandbox import Limits, WorkerGone, WorkerProcess, wait_ready
@@ -57,6 +60,15 @@ class Session:
         self.isolation = "none"  # what the last worker ran under; "none" if none ever started
         self.instructor_errors: list[str] = []  # mistakes in the assignment's tests, file and line
         self.memory_cap = "none"  # how the last worker's memory was capped: "cgroup" or "rlimit"
+        # files a probe reads (testing.File) are linked into one folder that every worker of the
+        # submission sees read-only, so a new file needs no restart; only the parent adds to it
+        self.stage = tempfile.mkdtemp(prefix="ag-stage-")
+        os.chmod(self.stage, 0o755)
+        self.files[self.stage] = None
+        self.staged: dict[str, str] = {}  # file outside -> its name in the stage
+        # a worker started in the background while the checks run, for a test that asks for a
+        # fresh one (a training run): it has imported torch by the time it is needed
+        self.standby: WorkerProcess | None = None
         # one deadline over everything the worker does for this submission (cells, probes,
         # shrinking, restarts, training runs); a watchdog kills the current worker when it passes
         self.deadline = time.monotonic() + opts.submission_timeout
@@ -70,9 +82,9 @@ class Session:
 
     def _expire(self):
         "The watchdog: at the deadline the current worker dies, whatever it is doing."
-        w = self.worker
-        if w is not None:
-            w.kill()
+        for w in (self.worker, self.standby):
+            if w is not None:
+                w.kill()
 
     def spawn(self):
         "Start a worker process without waiting for it (it takes a second to import torch)."
@@ -81,14 +93,21 @@ class Session:
         self.restarts += 1
         if self.restarts > self.opts.max_restarts:
             raise WorkerGone("the worker crashed too many times; later checks were not run")
+        self._use(self._start())
+
+    def _start(self) -> WorkerProcess:
         limits = replace(self.opts.limits, device=_device(self.opts.device))
         probes = asg.get(self.opts.assignment).probes_file
-        self.worker, self.ready = WorkerProcess(limits, files=self.files, probes=probes), False
-        self.answered = False
-        self.worker.deadline, self.worker.deadline_reason = self.deadline, self.expired_reason
-        self.isolation, self.memory_cap = self.worker.isolation, self.worker.memory_cap
+        w = WorkerProcess(limits, files=self.files, probes=probes)
+        w.deadline, w.deadline_reason = self.deadline, self.expired_reason
         if self.expired():  # the watchdog fired while this one was starting
-            self.worker.kill()
+            w.kill()
+        return w
+
+    def _use(self, w: WorkerProcess):
+        "Make w the current worker; its cells run at the next `ensure`."
+        self.worker, self.ready, self.answered = w, False, False
+        self.isolation, self.memory_cap = w.isolation, w.memory_cap
 
     def ensure(self) -> WorkerProcess:
         "A worker that has run the submission's cells: the current one, or a new one."
@@ -99,6 +118,11 @@ class Session:
             self.ready = True
             self._run_cells()
         return self.worker
+
+    def start_standby(self):
+        "Start the worker a fresh-worker test will get; it imports torch while the checks run."
+        if self.standby is None and not self.expired():
+            self.standby = self._start()
 
     def _run_cells(self):
         ans = self.worker.request({"op": "exec", "grade_id": "setup", "source": self.sub.setup}, 60)
@@ -146,20 +170,44 @@ class Session:
         self.worker.request({"op": "exec", "grade_id": "placeholder", "source": src}, 10)
 
     def prepare(self, files: list[str], fresh: bool) -> list[str]:
-        """Bind these files (read-only) into the worker, restarting it if it lacks one, or if
-        `fresh` and it has answered a probe already; their paths inside. WorkerGone if no worker
-        can start."""
-        new = [f for f in files if f not in self.files]
-        self.files.update(dict.fromkeys(new))
-        if self.worker is not None and (new or (fresh and self.answered)):
-            self.worker.close()
+        """Show these files (read-only) to the worker and return their paths inside; with
+        `fresh`, first swap a worker that has answered a probe for one that has not (the standby,
+        or a new one). WorkerGone if no worker can start."""
+        with parsing.released():  # starting a worker is waiting too
+            return self._prepare(files, fresh)
+
+    def _prepare(self, files: list[str], fresh: bool) -> list[str]:
+        names = [self._stage(f) for f in files]
+        if fresh and self.answered:
+            if self.worker is not None:
+                self.worker.close()
             self.worker = None
-            self.restarts -= 1  # a planned start, not a crash
+            standby, self.standby = self.standby, None
+            if standby is not None and standby.proc.poll() is None:
+                self._use(standby)
+            else:
+                self.restarts -= 1  # a planned start, not a crash
         w = self.ensure()
-        return [w.inside(f) for f in files]
+        return [os.path.join(w.inside(self.stage), n) for n in names]
+
+    def _stage(self, path: str) -> str:
+        "Link (or copy, across file systems) a file into the stage once; its name there."
+        path = os.path.realpath(path)
+        if path not in self.staged:
+            name = f"{len(self.staged)}-{os.path.basename(path)}"
+            try:
+                os.link(path, os.path.join(self.stage, name))
+            except OSError:
+                shutil.copyfile(path, os.path.join(self.stage, name))
+            self.staged[path] = name
+        return self.staged[path]
 
     def ask(self, probe: str, args, seed: int, forbid: list[str], timeout: float):
         "The student's answer to one probe: a value, or a ProbeError; and what it was seen using."
+        with parsing.released():  # another grading's tests run while this one waits
+            return self._ask(probe, args, seed, forbid, timeout)
+
+    def _ask(self, probe: str, args, seed: int, forbid: list[str], timeout: float):
         try:
             w = self.ensure()
             self.answered = True
@@ -202,8 +250,11 @@ class Session:
 
     def close(self):
         self._watchdog.cancel()
-        if self.worker is not None:
-            self.worker.close()
+        for w in (self.worker, self.standby):
+            if w is not None:
+                w.close()
+        self.worker = self.standby = None
+        shutil.rmtree(self.stage, ignore_errors=True)
 
 
 def _int(v) -> int:
@@ -254,6 +305,8 @@ def grade_notebook(
         ]
         # the student bundle ships no hidden tests: its reports say none ran
         meta["hidden"] = opts.hidden and any(t.hidden for t, _ in tests)
+        if not sub.error and any(t.training for t, _ in tests):  # runs ask for a fresh worker
+            session.start_standby()
         if sub.error:
             results = _all_fail(tests, a, opts, sub.error)
         else:

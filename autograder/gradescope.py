@@ -29,6 +29,7 @@ from autograder import assignment as asg
 from autograder.report import atomic_write
 
 CONFIG = "autograder_config.json"
+DATA = "data"  # the data folder, in the zip and under the root: one folder per declared dataset
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 # left out of the package copy: caches, recorded answers (the zip grades against the live
 # reference, with hidden checks) and the bug bank (it is for `autograder validate`)
@@ -37,8 +38,9 @@ EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same kit gives the same
 
 SETUP_SH = r"""#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image (choose an Ubuntu 22.04
-# or 24.04 base image). It makes a venv with CPU torch and the kit's dependencies and puts MNIST,
-# checked against its pinned sha256, where run_autograder expects it.
+# or 24.04 base image). It makes a venv with CPU torch and the kit's dependencies and puts the
+# datasets its assignment declares, checked against their pinned sha256, where run_autograder
+# expects them.
 set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SRC="$(cd "$(dirname "$0")" && pwd)"
@@ -53,10 +55,12 @@ python3 -m venv "$ROOT/venv"
 # CPU torch first, from PyTorch's CPU index: PyPI's default torch wheel is a multi-GB CUDA build
 "$ROOT/venv/bin/pip" install -q "{torch_spec}" --index-url {torch_index}
 "$ROOT/venv/bin/pip" install -q -r "$SRC/requirements.txt"
-# MNIST: the archive in this zip if there is one, else downloaded; verified by sha256 either way
-mkdir -p "$ROOT/mnist"
-if [ -f "$SRC/mnist/mnist.pkl.gz" ]; then cp "$SRC/mnist/mnist.pkl.gz" "$ROOT/mnist/"; fi
-cd "$SRC" && "$ROOT/venv/bin/python" -m autograder data --data "$ROOT/mnist"
+# the declared data: the archives in this zip if it has them, else downloaded; verified by sha256
+# either way
+mkdir -p "$ROOT/data"
+if [ -d "$SRC/data" ]; then cp -R "$SRC/data/." "$ROOT/data/"; fi
+cd "$SRC" && "$ROOT/venv/bin/python" -m autograder data --assignment "{assignment}" \
+  --data "$ROOT/data"
 """
 
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash
@@ -146,19 +150,19 @@ def build_autograder_zip(
     training: bool = True,
     seed: int | None = None,
     torch_spec: str | None = None,
-    include_mnist: bool = False,
+    include_data: bool = False,
     data: Path | None = None,
 ) -> Path:
     """Write the Gradescope autograder zip for an assignment to dest (a .zip path or a folder).
 
-    training: grade the MNIST run too (setup.sh fetches MNIST either way).
+    training: grade the training runs too (setup.sh fetches the declared data either way).
     seed: a seed for randomized hidden checks fixed in the zip, so a regrade gives the same
     result (default: none; each submission draws a fresh one, recorded in its results.json's
     extra_data and stdout, which students do not see). A fixed seed is shared by every
     submission, and once one student learns it the hidden inputs are known to all.
     torch_spec: the pip requirement for torch (default: this machine's version, CPU wheel).
-    include_mnist: put the verified MNIST archive (17 MB, from the cache or `data`) in the zip,
-    so the image builds without downloading it.
+    include_data: put the verified archive of each dataset the assignment declares (from the
+    data folder `data`, or the cache) in the zip, so the image builds without downloading them.
     """
     a = asg.get(assignment) if isinstance(assignment, str) else assignment
     dest = Path(dest)
@@ -171,7 +175,7 @@ def build_autograder_zip(
         "max_score": max_points(a.name, training),
     }
     setup = SETUP_SH.replace("{torch_spec}", torch_spec or _torch_spec())
-    setup = setup.replace("{torch_index}", TORCH_INDEX)
+    setup = setup.replace("{torch_index}", TORCH_INDEX).replace("{assignment}", a.name)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.part")
     try:
@@ -182,15 +186,12 @@ def build_autograder_zip(
             _add(z, "requirements.txt", _requirements().encode())
             for name, path in _members(a):
                 _add(z, name, path.read_bytes())
-            if include_mnist:
-                from autograder import data as mnist
+            if include_data:
+                from autograder import data as datasets
 
-                archive = mnist.cache_dir(data) / mnist.ARCHIVE
-                if not archive.exists() or mnist.sha256(archive) != mnist.SHA256:
-                    raise FileNotFoundError(
-                        f"no verified {mnist.ARCHIVE} in {archive.parent}: run `autograder data`"
-                    )
-                _add(z, f"mnist/{mnist.ARCHIVE}", archive.read_bytes())
+                for ds in a.data:  # under data/NAME/, as setup.sh lays out the data folder
+                    archive = datasets.verified_archive(ds, data)
+                    _add(z, f"{DATA}/{ds.name}/{ds.file}", archive.read_bytes())
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
@@ -251,7 +252,7 @@ def run(root: Path | None = None) -> dict:
         from autograder import report
         from autograder.grade import Options, grade_notebook
 
-        data = Path(os.environ.get("AUTOGRADER_DATA") or root / "mnist")
+        data = Path(os.environ.get("AUTOGRADER_DATA") or root / DATA)
         seed = cfg.get("seed")  # None: a fresh seed for this submission
         opts = Options(seed=seed, assignment=cfg["assignment"], data=data)
         r = grade_notebook(path, hidden=True, training=cfg["training"], options=opts)

@@ -247,6 +247,16 @@ BUGS: dict[str, list[Bug]] = {
                     return x + x
             """),
             ("2x", "x * x"),
+            hints=("that is 2x",),
+        ),
+        Bug(
+            "times_abs",
+            _cell("""
+                def square(x):
+                    return x * x.abs()
+            """),
+            ("negative",),
+            hints=("never negative",),
         ),
     ],
 }

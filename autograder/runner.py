@@ -51,6 +51,8 @@ PYTEST_ARGS = [
     "-p", "no:autograder",
     # it reports nothing we read, and its gc.collect() at exit costs 0.3-0.7 s per run
     "-p", "no:unraisableexception",
+    # it swaps threading.excepthook per test: process-wide, and a batch's runs interleave
+    "-p", "no:threadexception",
     "--import-mode=importlib", "--strict-markers", "-c", os.devnull,
 ]  # fmt: skip
 
@@ -175,9 +177,6 @@ class Grading:
     def pytest_collection_modifyitems(self, session, config, items):
         items.sort(key=lambda it: it.get_closest_marker("training") is not None)  # long runs last
         for item in items:
-            fn = getattr(item, "obj", None)
-            if getattr(fn, "is_hypothesis_test", False):  # @given: its examples from our seed
-                fn._hypothesis_internal_use_seed = self.test_of(item).seed
             if item.get_closest_marker("points") is None:
                 path, line, _ = item.location
                 self.errors.append(
@@ -188,6 +187,15 @@ class Grading:
     def pytest_collectreport(self, report):
         if report.failed:
             self.errors.append(f"{report.nodeid}: could not be collected:\n{report.longreprtext}")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        fn = getattr(item, "obj", None)
+        if getattr(fn, "is_hypothesis_test", False):  # @given: its examples from our seed
+            # set as the test starts, not at collection: a batch's other gradings share the
+            # module (and this function) and run while this one waits on its worker
+            fn._hypothesis_internal_use_seed = self.test_of(item).seed
+        yield
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -534,7 +542,8 @@ def _hypothesis_profile():
 
 
 # pytest is not thread-safe (its compile of sources, its global hooks): one run at a time per
-# process. Threads of a batch still overlap everything else (worker start, cells, training runs).
+# process holds LOCK, and lets go of it only while it waits on its worker (grade.Session), so the
+# threads of a batch overlap their workers' time (worker starts, cells, probes, training runs).
 LOCK = parsing.LOCK  # shared with our own parses: CPython 3.11's ast.parse is not thread-safe
 
 

@@ -154,13 +154,16 @@ def show(v) -> str:
 
 
 def close_to(fn: Callable) -> Callable[[Answer], bool]:
-    "The student's answer is what a known mistake, fn(*args), would give."
+    """The student's answer is what a known mistake, fn(*args), would give, and that mistake is
+    wrong here: on an input where it gives the right values (min(x, 0) on a lone 0, say)
+    the answer failed for another reason, a dtype perhaps, and the mistake explains nothing."""
 
     def when(a: Answer) -> bool:
         want = fn(*a.args)
         return (
             isinstance(a.got, torch.Tensor)
             and compare.values(want, a.got, check_dtype=False) is None
+            and compare.values(a.expected, want, check_dtype=False) is not None
         )
 
     return when

@@ -2,11 +2,14 @@
 
 The solution must score full marks, the released stubs zero ("not implemented yet"), the lesson's
 own code full marks, every alternative correct answer full marks, and every known bug must lose
-points on its own exercise and only there.
+points on its own exercise and only there. Hints, too, must match their mistakes: a bug shows
+each hint it claims (`Bug.hints`) and no other, the correct answers show none, and every hint
+the tests declare fires for some bug in the bank.
 """
 
 from __future__ import annotations
 
+import ast
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -44,6 +47,153 @@ def bug_problems(
     )
     others = set(ids) - {gid, *bug.also} - set(spared)
     return out + [f"{gid}/{bug.name} also cost {p}" for p in full_marks(r, others)]
+
+
+HINT = "Hint: "
+
+
+def hint_lines(ex) -> list[tuple[str, str]]:
+    "(check name, hint text) for each `Hint:` line in an exercise's messages."
+    return [
+        (c.name, line[len(HINT) :])
+        for c in ex.checks
+        for line in c.message.splitlines()
+        if line.startswith(HINT)
+    ]
+
+
+def _short(text: str, n: int = 100) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def shown_hints(r: Report, bug, gid: str) -> list[tuple[str, str, str]]:
+    "(exercise, check, hint) for each hint a bug's report shows on its exercise and on `also`."
+    return [
+        (g, name, h)
+        for g in (gid, *bug.also)
+        if g in r.exercises
+        for name, h in hint_lines(r.exercises[g])
+    ]
+
+
+def missing_hints(r: Report, bug, gid: str) -> list[str]:
+    "The hints a known bug claims (`Bug.hints`) that no check of its exercise (or `also`) showed."
+    shown = [h for *_, h in shown_hints(r, bug, gid)]
+    return [
+        f"{gid}/{bug.name}: claims the hint {s!r}, which no check of {gid} showed"
+        for s in bug.hints
+        if not any(s in h for h in shown)
+    ]
+
+
+def unclaimed_hints(r: Report, bug, gid: str) -> list[str]:
+    "The hints a known bug was shown on its exercise (or `also`) that it does not claim."
+    where: dict[str, list[str]] = {}
+    for g, name, h in shown_hints(r, bug, gid):
+        if not any(s in h for s in bug.hints):
+            where.setdefault(h, []).append(f"{g}·{name}")
+    return [
+        f"{gid}/{bug.name}: the hint {_short(h)!r} on {', '.join(w)} is not one it claims"
+        for h, w in where.items()
+    ]
+
+
+def hint_problems(r: Report, bug, gid: str) -> list[str]:
+    """What is wrong with the hints a known bug was shown (empty when they are its own): a hint it
+    claims that no check showed, a hint shown on its exercise (or `also`) that it does not claim."""
+    return missing_hints(r, bug, gid) + unclaimed_hints(r, bug, gid)
+
+
+def stray_hints(r: Report, only: set[str] | None = None) -> list[str]:
+    "Hints shown on a correct answer (of only, or all exercises): it is told of no mistake."
+    return [
+        f"{g}·{name} showed the hint {_short(h)!r}"
+        for g, e in r.exercises.items()
+        if only is None or g in only
+        for name, h in hint_lines(e)
+    ]
+
+
+def declared_hints(folder: Path) -> tuple[dict[str, list[str]], list[str]]:
+    """Every hint text the tests under folder declare, read without running them: the first
+    argument of each `hint(...)` call, where it is a string literal, a module-level name bound to
+    one (here or imported from a test module beside it), or a `+` or f-string of those. Returns
+    ({text: ["tests/FILE.py:LINE", ...]}, ["tests/FILE.py:LINE: hint(...)" that cannot be read])."""
+    folder = Path(folder)
+    envs: dict[Path, dict[str, str | None]] = {}
+    texts: dict[str, list[str]] = {}
+    unread: list[str] = []
+    for path in sorted(folder.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        env = _strings(path, folder, envs)
+        where = path.relative_to(folder.parent).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if not (isinstance(node, ast.Call) and _is_hint(node.func)):
+                continue
+            arg = (
+                node.args[0]
+                if node.args
+                else next((k.value for k in node.keywords if k.arg == "say"), None)
+            )
+            text = _text(arg, env) if arg is not None else None
+            if text is None:
+                unread.append(f"{where}:{node.lineno}: {_short(ast.unparse(node), 80)}")
+            else:
+                texts.setdefault(text, []).append(f"{where}:{node.lineno}")
+    return texts, unread
+
+
+def _is_hint(func) -> bool:
+    return (isinstance(func, ast.Name) and func.id == "hint") or (
+        isinstance(func, ast.Attribute) and func.attr == "hint"
+    )
+
+
+def _strings(path: Path, folder: Path, envs: dict) -> dict[str, str | None]:
+    "A test module's module-level names: their string value, or None (not a string we can read)."
+    if path in envs:
+        return envs[path]
+    env: dict[str, str | None] = {}
+    envs[path] = env  # an import cycle sees the names bound so far
+    for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            # by bare name, from the tests folder (the runner's sys.path): the public files
+            src = folder / f"{node.module}.py"
+            names = _strings(src, folder, envs) if src.is_file() else {}
+            for a in node.names:
+                env[a.asname or a.name] = names.get(a.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            value = _text(node.value, env)
+            for t in targets:
+                if isinstance(t, ast.Name):
+                    env[t.id] = value
+    return env
+
+
+def _text(node, env: dict[str, str | None]) -> str | None:
+    "The string an expression evaluates to, where it is made of literals and known names."
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else None
+    if isinstance(node, ast.Name):
+        return env.get(node.id)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _text(node.left, env), _text(node.right, env)
+        return None if left is None or right is None else left + right
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for v in node.values:
+            if isinstance(v, ast.FormattedValue):
+                if v.format_spec is not None or v.conversion not in (-1, ord("s")):
+                    return None
+                v = v.value
+            part = _text(v, env)
+            if part is None:
+                return None
+            parts.append(part)
+        return "".join(parts)
+    return None
 
 
 def validate(name: str | None = None, training: bool = True, workers: int = 2, say=print) -> int:
@@ -91,18 +241,31 @@ def validate(name: str | None = None, training: bool = True, workers: int = 2, s
             for i, group in enumerate(pack([lb for k, lb, _ in cases(a) if k == "bug"]))
             for src in [{gid: bug.source for gid, bug in group}]
         ]
+        fired: set[str] = set()  # hints some bug showed and claims
         for kind, label, fut in jobs:
             r = fut.result()
             if kind == "bugs":
                 here = {gid for gid, _ in label}
                 for gid, bug in label:
                     found = bug_problems(r, bug, gid, a.ids, here - {gid})
+                    found += hint_problems(r, bug, gid)
+                    fired |= {
+                        h for *_, h in shown_hints(r, bug, gid) if any(s in h for s in bug.hints)
+                    }
                     problems += found
                     say(f"{'✗' if found else '✓'} {'bug':12} {gid}/{bug.name}")
                 continue
             found = [f"{kind} {label}: {p}" for p in full_marks(r, set(a.ids))]
+            found += [f"{kind} {label}: {p}" for p in stray_hints(r, set(a.ids))]
             problems += found
             say(f"{'✗' if found else '✓'} {kind:12} {label}")
+    texts, unread = declared_hints(a.tests)
+    problems += [
+        f"the hint {_short(t)!r} ({', '.join(where)}) fires for no bug in the bank that claims it"
+        for t, where in texts.items()
+        if t not in fired
+    ]
+    problems += [f"a hint whose text cannot be read statically: {u}" for u in unread]
     say("\n".join(["", *problems]) if problems else "\nall cases behave as expected")
     return 1 if problems else 0
 

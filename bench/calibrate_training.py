@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from mnist_run import cfg as CFG
 from mnist_run import test_accuracy
 
-from autograder.data import load_mnist
+from autograder.data import load
 from reference import minibatch as ref
 
 
@@ -43,7 +43,7 @@ class FirstBatchOnly(ref.DataLoader):
 
 
 def run(seed: int, cfg, opt=ref.Optimizer, dl=ref.DataLoader):
-    (xt, yt), (xv, yv), (xs, ys) = load_mnist()
+    (xt, yt), (xv, yv), (xs, ys) = load("mnist")
     torch.manual_seed(seed)
     tds, vds = ref.Dataset(xt[: cfg.n_train], yt[: cfg.n_train]), ref.Dataset(xv, yv)
     tdl = dl(tds, ref.BatchSampler(ref.Sampler(tds, shuffle=True), cfg.bs), ref.collate)

@@ -14,14 +14,14 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from mnist_run import cfg  # noqa: E402
 
-from autograder.data import load_mnist  # noqa: E402
+from autograder.data import load  # noqa: E402
 from reference import minibatch as ref  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--threads", type=int, default=1)
 args = p.parse_args()
 torch.set_num_threads(args.threads)
-(xt, yt), (xv, yv), _ = load_mnist()
+(xt, yt), (xv, yv), _ = load("mnist")
 torch.manual_seed(0)
 tds, vds = ref.Dataset(xt, yt), ref.Dataset(xv, yv)
 tdl = ref.DataLoader(tds, ref.BatchSampler(ref.Sampler(tds, shuffle=True), cfg.bs), ref.collate)

@@ -3,8 +3,11 @@
 
 The reference *is* the specification its tests grade against, and its gradients are written by
 hand: here they are proven equal to autograd's on random shapes (a batch of one, one hidden
-unit, one input, the lesson's 784-50-1 network, both float dtypes). Nothing here starts a worker;
-`autograder validate --assignment backprop` grades the notebooks end to end.
+unit, one input, the lesson's 784-50-1 network, both float dtypes). Only the hint tests at the end
+start workers: they grade the bank's notebooks once each (the lesson, alternative k of every
+exercise together, the bugs packed as validate packs them) and prove that each bug shows the
+hints it claims and no other, the correct answers none, and every declared hint fires for a bug
+(tests/bank_hints.py). `autograder validate --assignment backprop` grades them end to end too.
 """
 
 from __future__ import annotations
@@ -17,7 +20,11 @@ import torch
 import torch.nn.functional as F
 
 from autograder.assignment import get
+from autograder.bank import Bug, make_submission
+from autograder.grade import Options, grade_notebook
 from reference import backprop as ref
+from tests.bank_hints import BankHints
+from tests.conftest import SEED
 
 A = get("backprop")
 SHAPES = [(1, 5, 4), (7, 1, 3), (9, 6, 1), (1, 1, 1), (33, 200, 64), (16, 784, 50)]
@@ -251,3 +258,59 @@ def test_the_bank_covers_every_exercise():
     assert set(BANK.LESSON) == set(A.ids) == set(BANK.ALTERNATIVES) == set(BANK.BUGS)
     assert all(len(bugs) >= 3 for bugs in BANK.BUGS.values())
     assert len({len(v) for v in BANK.ALTERNATIVES.values()}) == 1  # graded k by k together
+
+
+# --- hints, on the graded bank ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def backprop_report(tmp_path_factory):
+    "backprop_report(label, replace) -> Report, grading each distinct replacement set only once."
+    reports = {}
+
+    def grade(label: str, replace: dict[str, str]):
+        key = frozenset(replace.items())
+        if key not in reports:
+            dest = tmp_path_factory.mktemp("backprop-bank") / f"{label}.ipynb"
+            path = make_submission(dest, replace, base=A.solution)
+            opts = Options(seed=SEED, assignment=A.name)
+            reports[key] = grade_notebook(path, hidden=True, training=False, options=opts)
+        return reports[key]
+
+    return grade
+
+
+@pytest.fixture(scope="session")
+def hints(backprop_report):
+    return BankHints(A, backprop_report)
+
+
+@pytest.mark.parametrize("gid,bug", WRONG, ids=[f"{g}-{b.name}" for g, b in WRONG])
+def test_bug_shows_the_hints_it_claims(hints, gid: str, bug: Bug):
+    hints.assert_claims_shown(gid, bug)
+
+
+@pytest.mark.parametrize("gid,bug", WRONG, ids=[f"{g}-{b.name}" for g, b in WRONG])
+def test_bug_shows_no_hint_it_does_not_claim(hints, gid: str, bug: Bug):
+    hints.assert_no_unclaimed(gid, bug)
+
+
+WIDTH = max(len(alts) for alts in BANK.ALTERNATIVES.values())
+
+
+@pytest.mark.parametrize("k", [None, *range(WIDTH)], ids=["lesson", *map(str, range(WIDTH))])
+def test_correct_answers_show_no_hint(backprop_report, hints, k):
+    if k is None:
+        label, replace = "lesson", dict(BANK.LESSON)
+    else:
+        label = f"alternatives-{k}"
+        replace = {g: alts[k][1] for g, alts in BANK.ALTERNATIVES.items() if k < len(alts)}
+    hints.assert_no_hints(backprop_report(label, replace), label)
+
+
+def test_every_declared_hint_fires_for_a_bug(hints):
+    hints.assert_declared_fire()
+
+
+def test_every_declared_hint_can_be_read(hints):
+    hints.assert_declared_readable()

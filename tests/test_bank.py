@@ -6,6 +6,9 @@ that may cost points elsewhere alone: each exercise is graded on its own, so the
 of a notebook keep full marks unless they hold a bug themselves), alternative k of every exercise
 together in notebook k, and the lesson's answers together in one notebook. A fixed seed
 keeps the hidden checks' inputs, and so every verdict here, the same from run to run.
+
+The same reports prove the hints (tests/bank_hints.py): each bug shows the hints it claims and no
+other, the correct answers show none, and every hint the tests declare fires for some bug.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from autograder.assignment import get
 from autograder.bank import bug_groups
 from autograder.grade import Options, grade_notebook
 from tests.bank import ALTERNATIVES, BUGS, LESSON, Bug, make_submission
+from tests.bank_hints import BankHints
 
 IDS = get("minibatch").ids
 SEED = 1234
@@ -101,3 +105,39 @@ def test_alternative_keeps_full_marks(bank_report, gid: str, k: int, name: str):
 def test_lesson_code_gets_full_marks(bank_report, gid: str):
     ex = exercise(bank_report("lesson", dict(LESSON)), gid)
     assert full_marks(ex), "the lesson's own code lost points\n" + describe(ex)
+
+
+@pytest.fixture(scope="session")
+def hints(bank_report):
+    return BankHints(get("minibatch"), bank_report)
+
+
+@pytest.mark.parametrize("gid,bug", BUG_CASES, ids=[f"{g}-{b.name}" for g, b in BUG_CASES])
+def test_bug_shows_the_hints_it_claims(hints, gid: str, bug: Bug):
+    hints.assert_claims_shown(gid, bug)
+
+
+@pytest.mark.parametrize("gid,bug", BUG_CASES, ids=[f"{g}-{b.name}" for g, b in BUG_CASES])
+def test_bug_shows_no_hint_it_does_not_claim(hints, gid: str, bug: Bug):
+    hints.assert_no_unclaimed(gid, bug)
+
+
+WIDTH = max(len(alts) for alts in ALTERNATIVES.values())
+
+
+@pytest.mark.parametrize("k", [None, *range(WIDTH)], ids=["lesson", *map(str, range(WIDTH))])
+def test_correct_answers_show_no_hint(bank_report, hints, k):
+    if k is None:
+        label, replace = "lesson", dict(LESSON)
+    else:
+        label = f"alternatives-{k}"
+        replace = {g: alts[k][1] for g, alts in ALTERNATIVES.items() if k < len(alts)}
+    hints.assert_no_hints(bank_report(label, replace), label)
+
+
+def test_every_declared_hint_fires_for_a_bug(hints):
+    hints.assert_declared_fire()
+
+
+def test_every_declared_hint_can_be_read(hints):
+    hints.assert_declared_readable()

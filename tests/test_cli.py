@@ -166,3 +166,20 @@ def test_report_names_come_from_the_path_inside_the_folder_whatever_the_shard(tm
     ]
     halves = [shard(list(names), f"{i}/2") for i in (1, 2)]
     assert sorted(names[p] for h in halves for p in h) == sorted(names.values())
+
+
+def test_data_fetches_what_the_assignment_declares(capsys):
+    "`autograder data --assignment NAME`: that assignment's declared datasets (here: cached)."
+    assert main(["data", "--assignment", "backprop"]) == 0
+    out = capsys.readouterr().out
+    assert get("backprop").data
+    for ds in get("backprop").data:
+        assert f"{ds.name} in " in out and "loaded in" in out
+
+
+def test_the_data_flags_are_generic():
+    from autograder.cli import parser
+
+    args = parser().parse_args(["gradescope", "x.zip", "--with-data", "--data", "d"])
+    assert args.with_data and str(args.data) == "d"
+    assert parser().parse_args(["data"]).assignment is None  # every assignment's datasets

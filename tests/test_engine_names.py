@@ -26,6 +26,14 @@ it is in.
 
 Non-Python files under autograder/ (none today) are read as prose: only the names outside
 `WORDS` are searched, as whole words.
+
+Datasets. Nor does the engine name a dataset: the names of the `[data.NAME]` tables in every
+`solutions/*/assignment.toml` (the assignment declares its data; `autograder.data` acts on the
+declaration). A dataset name is searched in every line of every engine file, code, strings and
+comments alike, in any case, wherever it stands apart from letters and digits: `_`, `-` and `.`
+count as separators, so `load_NAME`, `--with-NAME`, `NAME.pkl.gz` and "NAME" in capitals in
+prose are all found. No exemptions; a dataset named with an ordinary English word would need the
+code rule above, and none is.
 """
 
 from __future__ import annotations
@@ -71,6 +79,30 @@ def exercise_names(root: Path = ROOT) -> dict[str, str]:
 
 NAMES = exercise_names()
 PATTERNS = {n: re.compile(rf"\b{re.escape(n)}\b") for n in NAMES}
+
+
+def dataset_names(root: Path = ROOT) -> dict[str, str]:
+    "Every dataset an assignment declares ([data.NAME]) -> who declares it, for the message."
+    import tomllib
+
+    names: dict[str, str] = {}
+    for toml in sorted((root / "solutions").glob("*/assignment.toml")):
+        a = tomllib.loads(toml.read_text(encoding="utf-8"))
+        for name in a.get("data", {}):
+            names.setdefault(name, f"dataset declared by {a.get('name', toml.parent.name)}")
+    return names
+
+
+DATASETS = dataset_names()
+
+
+def dataset_hits(text: str, names=DATASETS) -> list[tuple[int, str]]:
+    "(line, name) for every mention of a dataset, in any case, apart from letters and digits."
+    found = []
+    for name in names:
+        pattern = re.compile(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", re.IGNORECASE)
+        found += [(k, name) for k, line in enumerate(text.splitlines(), 1) if pattern.search(line)]
+    return sorted(found)
 
 
 def _literal(text: str):
@@ -135,6 +167,25 @@ def test_the_names_come_from_every_assignment():
         assert ids and set(ids) <= set(NAMES), toml
 
 
+def test_the_dataset_names_come_from_the_declarations():
+    from autograder import assignment
+
+    declared = {ds.name for a in assignment.ASSIGNMENTS.values() for ds in a.data}
+    assert DATASETS and set(DATASETS) == declared, (DATASETS, declared)
+    assert not set(DATASETS) & WORDS, "a dataset named with an English word needs the code rule"
+
+
+def test_the_dataset_rule_finds_what_it_should():
+    src = (
+        '"""Loads the data."""\n'  # 1 nothing
+        "from x import load_digits\n"  # 2 part of an identifier
+        '"DIGITS in capitals"\n'  # 3 any case
+        "p = root / 'digits.pkl.gz'  # --with-digits\n"  # 4 a file name, a flag
+        "digitsum = handdigits = 1\n"  # 5 not apart from letters
+    )
+    assert dataset_hits(src, {"digits": ""}) == [(2, "digits"), (3, "digits"), (4, "digits")]
+
+
 def test_every_english_word_is_still_an_exercise_name():
     "WORDS relaxes the rule only for names in use: a stale entry is an exemption to remove."
     assert WORDS <= set(NAMES), sorted(WORDS - set(NAMES))
@@ -172,3 +223,12 @@ def test_engine_file_names_no_exercise(path: Path):
     lines = [f"{rel}:{line}: {name!r} ({NAMES[name]}) in a {where}" for line, name, where in hits]
     if hits:
         pytest.fail(f"{rel} names {len(hits)} exercise(s):\n" + "\n".join(lines), pytrace=False)
+
+
+@pytest.mark.parametrize("path", engine_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_engine_file_names_no_dataset(path: Path):
+    hits = dataset_hits(path.read_text(encoding="utf-8"))
+    rel = path.relative_to(ROOT)
+    lines = [f"{rel}:{line}: {name!r} ({DATASETS[name]})" for line, name in hits]
+    if hits:
+        pytest.fail(f"{rel} names {len(hits)} dataset(s):\n" + "\n".join(lines), pytrace=False)

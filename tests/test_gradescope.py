@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograder.assignment import get
+from autograder.data import DataError
 from autograder.gradescope import CONFIG, SubmissionError, build_autograder_zip, find_submission
 
 A = get("minibatch")
@@ -163,6 +165,36 @@ def test_a_grader_that_cannot_start_still_writes_results(autograder_zip, tmp_pat
     results = run_autograder(root, python=str(tmp_path / "no-such-python"))
     assert_valid(results)
     assert results["score"] == 0 and "could not start" in results["output"]
+
+
+def test_with_data_the_zip_carries_the_declared_archives_and_setup_uses_them(tmp_path):
+    "--with-data: each archive the assignment declares, verified; setup.sh's data step, offline."
+    z = build_autograder_zip(A, tmp_path / "data.zip", training=False, include_data=True)
+    assert A.data
+    with zipfile.ZipFile(z) as f:
+        for ds in A.data:
+            assert hashlib.sha256(f.read(f"data/{ds.name}/{ds.file}")).hexdigest() == ds.sha256
+        setup = f.read("setup.sh").decode()
+        f.extractall(tmp_path / "source")
+    step = setup[setup.index('mkdir -p "$ROOT/data"') :]  # the data step, in the zip's own kit
+    assert f'-m autograder data --assignment "{A.name}"' in step
+    step = step.replace('"$ROOT/venv/bin/python"', f'"{sys.executable}"')
+    root, src = tmp_path / "root", tmp_path / "source"
+    script = f'set -euo pipefail\nROOT="{root}"\nSRC="{src}"\n{step}'
+    env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_DATA"}
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "fetching" not in r.stderr, r.stderr  # the zip's archives: nothing downloaded
+    for ds in A.data:  # where run() looks: $ROOT/data, a folder per dataset
+        assert {p.name for p in (root / "data" / ds.name).iterdir()} == {ds.file, *ds.files}
+
+
+def test_with_data_but_no_verified_archive_is_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match="run `autograder data`"):
+        build_autograder_zip(
+            A, tmp_path / "x.zip", training=False, include_data=True, data=tmp_path / "none"
+        )
+    assert not (tmp_path / "x.zip").exists()
 
 
 def test_find_submission(tmp_path):

@@ -13,7 +13,7 @@ from autograder import assignment, bank, forbidden, oracle, release
 from autograder.grade import Options, grade_notebook
 from autograder.new import EXAMPLE, ScaffoldError, scaffold, selfcheck_source, targets
 from autograder.runner import collect
-from autograder.validate import bug_problems, full_marks
+from autograder.validate import bug_problems, declared_hints, full_marks, hint_problems
 
 NAME = "scaffolded"
 QUIET = lambda _: None  # noqa: E731
@@ -215,9 +215,11 @@ def test_scaffold_grades_end_to_end(kit):
             continue
         gid, bug = label
         assert not bug_problems(r, bug, gid, a.ids), bug.name
+        assert not hint_problems(r, bug, gid), bug.name  # each hint fires for its bug only
         assert r.exercises[gid].score < r.exercises[gid].max_score
-        failed = " ".join(c.message for c in r.exercises[gid].checks if not c.passed)
-        assert "Hint: that is 2x" in failed, failed
+    declared, unreadable = declared_hints(a.tests)
+    claimed = [h for _, b in (lb for k, lb, _ in bank.cases(a) if k == "bug") for h in b.hints]
+    assert not unreadable and all(any(c in d for c in claimed) for d in declared), declared
     # `x ** 2` has no name in the source: the worker sees torch.Tensor.__pow__ while it runs
     pow_cell = {EXAMPLE: f"def {EXAMPLE}(x):\n    return x ** 2\n"}
     r = grade(bank.make_submission(kit / "cases" / "pow.ipynb", pow_cell, a.solution))

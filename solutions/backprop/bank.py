@@ -321,10 +321,25 @@ def _fb(mask="(l1>0).float() * l2.g", out_g="2.*diff[:,None] / inp.shape[0]", di
 # must hold one of its words (whole words, lowercase): write the hint first, then the bug.
 BUGS: dict[str, list[Bug]] = {
     "lin": [
-        Bug("no_bias", "def lin(x, w, b): return x @ w\n", ("bias",)),
-        Bug("elementwise", "def lin(x, w, b): return x * w + b\n", ("matrix product",)),
-        Bug("transposed_weight", "def lin(x, w, b): return x @ w.t() + b\n", ("transpose",)),
-        Bug("weight_first", "def lin(x, w, b): return w @ x + b\n", ("order",)),
+        Bug("no_bias", "def lin(x, w, b): return x @ w\n", ("bias",), hints=("add the bias",)),
+        Bug(
+            "elementwise",
+            "def lin(x, w, b): return x * w + b\n",
+            ("matrix product",),
+            hints=("x @ w is a matrix product",),
+        ),
+        Bug(
+            "transposed_weight",
+            "def lin(x, w, b): return x @ w.t() + b\n",
+            ("transpose",),
+            hints=("no transpose is needed in the forward pass",),
+        ),
+        Bug(
+            "weight_first",
+            "def lin(x, w, b): return w @ x + b\n",
+            ("order",),
+            hints=("no transpose is needed in the forward pass",),
+        ),
     ],
     "relu": [
         Bug(
@@ -336,30 +351,49 @@ BUGS: dict[str, list[Bug]] = {
             """),
             ("in place", "new tensor"),
         ),
-        Bug("min_not_max", "def relu(x): return x.clamp_max(0.)\n", ("max",)),
-        Bug("absolute_value", "def relu(x): return x.abs()\n", ("absolute value",)),
-        Bug("returns_the_mask", "def relu(x): return x > 0\n", ("mask",)),
+        Bug(
+            "min_not_max",
+            "def relu(x): return x.clamp_max(0.)\n",
+            ("max",),
+            hints=("that is min(x, 0)",),
+        ),
+        Bug(
+            "absolute_value",
+            "def relu(x): return x.abs()\n",
+            ("absolute value",),
+            hints=("not their absolute value",),
+        ),
+        Bug(
+            "returns_the_mask",
+            "def relu(x): return x > 0\n",
+            ("mask",),
+            hints=("x > 0 is the mask",),
+        ),
     ],
     "mse": [
         Bug(
             "no_squeeze",
             "def mse(output, targ): return ((output - targ)**2).mean()\n",
             ("broadcasts", "squeeze"),
+            hints=("broadcasts to an (N, N) matrix",),
         ),
         Bug(
             "sum_not_mean",
             "def mse(output, targ): return ((output[:,0] - targ)**2).sum()\n",
             ("mean",),
+            hints=("mse is the mean of the squared differences",),
         ),
         Bug(
             "absolute_error",
             "def mse(output, targ): return (output[:,0] - targ).abs().mean()\n",
             ("square",),
+            hints=("square each difference",),
         ),
         Bug(
             "root_of_mse",
             "def mse(output, targ): return ((output[:,0] - targ)**2).mean().sqrt()\n",
             ("root",),
+            hints=("that is the root of the mean squared error",),
         ),
     ],
     "lin_grad": [
@@ -367,6 +401,7 @@ BUGS: dict[str, list[Bug]] = {
             "input_grad_not_transposed",
             LESSON["lin_grad"].replace("out.g @ w.t()", "out.g @ w"),
             ("transposes",),
+            hints=("the transposes are what make the shapes fit",),
         ),
         Bug(
             "weight_grad_transposed",
@@ -377,16 +412,19 @@ BUGS: dict[str, list[Bug]] = {
                     b.g = out.g.sum(0)
             """),
             ("transposes",),
+            hints=("the transposes are what make the shapes fit",),
         ),
         Bug(
             "bias_grad_mean",
             LESSON["lin_grad"].replace("b.g = out.g.sum(0)", "b.g = out.g.mean(0)"),
             ("sum", "mean"),
+            hints=("a sum over the batch, not a mean",),
         ),
         Bug(
             "bias_grad_not_reduced",
             LESSON["lin_grad"].replace("b.g = out.g.sum(0)", "b.g = out.g"),
             ("dim 0", "shape"),
+            hints=("b.g has b's shape",),
         ),
         Bug(
             "returns_instead_of_setting",
@@ -398,19 +436,41 @@ BUGS: dict[str, list[Bug]] = {
         ),
     ],
     "forward_and_backward": [
-        Bug("no_factor_two", _fb(out_g="diff[:,None] / inp.shape[0]"), ("factor of 2",)),
-        Bug("no_division_by_n", _fb(out_g="2.*diff[:,None]"), ("divided by n",)),
-        Bug("relu_mask_missing", _fb(mask="l2.g"), ("mask",)),
-        Bug("relu_mask_reversed", _fb(mask="(l1<0).float() * l2.g"), ("mask",)),
+        Bug(
+            "no_factor_two",
+            _fb(out_g="diff[:,None] / inp.shape[0]"),
+            ("factor of 2",),
+            hints=("missing the factor of 2",),
+        ),
+        Bug(
+            "no_division_by_n",
+            _fb(out_g="2.*diff[:,None]"),
+            ("divided by n",),
+            hints=("divided by N as well",),
+        ),
+        Bug(
+            "relu_mask_missing",
+            _fb(mask="l2.g"),
+            ("mask",),
+            hints=("the chain goes wrong between the two layers",),
+        ),
+        Bug(
+            "relu_mask_reversed",
+            _fb(mask="(l1<0).float() * l2.g"),
+            ("mask",),
+            hints=("the chain goes wrong between the two layers",),
+        ),
         Bug(
             "no_squeeze",
             _fb(diff="out-targ[None]", out_g="2.*diff / inp.shape[0]"),
             ("broadcasts",),
+            hints=("broadcasts to an (N, N) matrix",),
         ),
         Bug(
             "no_return",
             LESSON_FORWARD_AND_BACKWARD.replace("    return loss\n", ""),
             ("return",),
+            hints=("must return it",),
         ),
     ],
     "layers": [
@@ -418,6 +478,7 @@ BUGS: dict[str, list[Bug]] = {
             "relu_without_mask",
             _layers(relu=LESSON_RELU.replace("(self.inp>0).float() * self.out.g", "self.out.g")),
             ("mask",),
+            hints=("relu passes the gradient on only where its input was positive",),
         ),
         Bug(
             "lin_weight_grad_transposed",
@@ -425,11 +486,13 @@ BUGS: dict[str, list[Bug]] = {
                 lin=LESSON_LIN.replace("self.inp.t() @ self.out.g", "self.out.g.t() @ self.inp")
             ),
             ("transposes",),
+            hints=("the transposes are what make the shapes fit",),
         ),
         Bug(
             "lin_bias_grad_mean",
             _layers(lin=LESSON_LIN.replace("self.out.g.sum(0)", "self.out.g.mean(0)")),
             ("sum",),
+            hints=("a sum over the batch, not a mean",),
         ),
         Bug(
             "mse_grad_not_squeezed",
@@ -439,11 +502,13 @@ BUGS: dict[str, list[Bug]] = {
                 )
             ),
             ("broadcasts",),
+            hints=("broadcasts to an (N, N) matrix",),
         ),
         Bug(
             "mse_grad_no_division",
             _layers(mse=LESSON_MSE.replace(" / self.targ.shape[0]", "")),
             ("divided by n",),
+            hints=("divided by N as well",),
         ),
     ],
     "model": [
@@ -451,21 +516,25 @@ BUGS: dict[str, list[Bug]] = {
             "backward_runs_forwards",
             LESSON_MODEL.replace("for l in reversed(self.layers)", "for l in self.layers"),
             ("reversed", "reverse"),
+            hints=("in reversed(self.layers)",),
         ),
         Bug(
             "no_loss_backward",
             LESSON_MODEL.replace("        self.loss.backward()\n", ""),
             ("self.loss.backward",),
+            hints=("in reversed(self.layers)",),
         ),
         Bug(
             "no_relu_layer",
             LESSON_MODEL.replace("[Lin(w1,b1), Relu(), Lin(w2,b2)]", "[Lin(w1,b1), Lin(w2,b2)]"),
             ("relu",),
+            hints=("Model.__init__ builds self.layers",),
         ),
         Bug(
             "call_returns_nothing",
             LESSON_MODEL.replace("return self.loss(x, targ)", "self.loss(x, targ)"),
             ("return",),
+            hints=("return self.loss(x, targ)",),
         ),
     ],
 }

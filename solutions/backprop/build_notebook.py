@@ -92,11 +92,11 @@ CELLS = [
     intensities in [0, 1); `y_train` holds the digit each image shows.
     """),
     code("""
-    from autograder.data import load_mnist
+    from autograder.data import load
 
     torch.manual_seed(42)
     torch.set_printoptions(precision=3, linewidth=120, sci_mode=False)
-    (x_train, y_train), (x_valid, y_valid), _ = load_mnist()
+    (x_train, y_train), (x_valid, y_valid), _ = load("mnist")
     x_train.shape, y_train[:10]
     """),
     md("""

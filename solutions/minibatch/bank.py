@@ -695,6 +695,7 @@ BUGS: dict[str, list[Bug]] = {
                     return torch.exp(x) / torch.exp(x).sum(dim=0)
             """),
             ("dim", "row", "rows", "column", "columns", "sum"),
+            hints=("you normalised over dim 0",),
         ),
         Bug(
             "no_keepdim",
@@ -703,6 +704,7 @@ BUGS: dict[str, list[Bug]] = {
                     return torch.exp(x) / torch.exp(x).sum(dim=1)
             """),
             ("shape", "broadcast", "broadcasts", "keepdim", "size"),
+            hints=("keep the reduced dim so the result broadcasts",),
         ),
         Bug(
             "whole_tensor_sum",
@@ -711,6 +713,7 @@ BUGS: dict[str, list[Bug]] = {
                     return torch.exp(x) / torch.exp(x).sum()
             """),
             ("row", "rows", "dim", "sum"),
+            hints=("you divided by the sum of the whole batch",),
         ),
         Bug(
             "no_exp",
@@ -729,6 +732,7 @@ BUGS: dict[str, list[Bug]] = {
                     return torch.exp(x).sum(dim=1, keepdim=True).log()
             """),
             ("overflow", "overflows", "inf", "max", "stable", "large"),
+            hints=("exp overflows for large inputs",),
         ),
         Bug(
             "shape_n",
@@ -738,6 +742,7 @@ BUGS: dict[str, list[Bug]] = {
                     return a + (x - a[:, None]).exp().sum(dim=1).log()
             """),
             ("shape",),
+            hints=("logsumexp should return shape (N, 1)",),
         ),
         Bug(
             "max_not_added_back",
@@ -747,6 +752,7 @@ BUGS: dict[str, list[Bug]] = {
                     return (x - a).exp().sum(dim=1, keepdim=True).log()
             """),
             ("max", "shift", "add", "differ"),
+            hints=("did not add it back outside the log",),
         ),
         Bug(
             "whole_tensor_sum",
@@ -766,6 +772,7 @@ BUGS: dict[str, list[Bug]] = {
                     return torch.log(torch.exp(x) / torch.exp(x).sum(dim=1)[:, None])
             """),
             ("inf", "nan", "overflow", "overflows", "stable", "large"),
+            hints=("exp overflows for large inputs",),
         ),
         Bug(
             "log_of_sum_exp",
@@ -774,6 +781,7 @@ BUGS: dict[str, list[Bug]] = {
                     return x - torch.log(torch.exp(x).sum(dim=1)[:, None])
             """),
             ("inf", "nan", "overflow", "overflows", "stable", "large"),
+            hints=("exp overflows for large inputs",),
         ),
         Bug(
             "sign_flipped",
@@ -782,6 +790,7 @@ BUGS: dict[str, list[Bug]] = {
                     return logsumexp(x) - x
             """),
             ("sign", "negative", "positive", "<= 0", "≤ 0"),
+            hints=("sign: log-probabilities are ≤ 0",),
         ),
         Bug(
             "no_keepdim",
@@ -791,6 +800,7 @@ BUGS: dict[str, list[Bug]] = {
                     return x - (m + (x - m[:, None]).exp().sum(dim=1).log())
             """),
             ("shape", "broadcast", "broadcasts", "keepdim", "size"),
+            hints=("keep the reduced dim so the result broadcasts",),
         ),
     ],
     "nll": [
@@ -801,6 +811,7 @@ BUGS: dict[str, list[Bug]] = {
                     return -pred[range(len(pred)), y].sum()
             """),
             ("mean", "sum", "summed", "average"),
+            hints=("you summed",),
         ),
         Bug(
             "missing_minus",
@@ -809,6 +820,7 @@ BUGS: dict[str, list[Bug]] = {
                     return pred[range(len(pred)), y].mean()
             """),
             ("sign", "negative", "minus"),
+            hints=("sign: nll is minus",),
         ),
         Bug(
             "column_index",
@@ -817,6 +829,7 @@ BUGS: dict[str, list[Bug]] = {
                     return -pred[:, y].mean()
             """),
             ("index", "indexing", "target", "targets", "row", "rows", "column", "columns", "shape"),
+            hints=("pred[:, y] picks whole columns",),
         ),
         Bug(
             "log_again",
@@ -835,6 +848,7 @@ BUGS: dict[str, list[Bug]] = {
                     return (ypred.argmax(dim=1) == ytrue).float().sum()
             """),
             ("fraction", "mean", "count", "proportion", "divide"),
+            hints=("that is a count",),
         ),
         Bug(
             "argmax_dim0",
@@ -843,6 +857,7 @@ BUGS: dict[str, list[Bug]] = {
                     return (ypred.argmax(dim=0) == ytrue).float().mean()
             """),
             ("dim", "argmax", "shape", "size"),
+            hints=("argmax over dim=1",),
         ),
         Bug(
             "python_float",
@@ -859,6 +874,7 @@ BUGS: dict[str, list[Bug]] = {
                     return (ypred.argmax(dim=1) == ytrue).mean()
             """),
             ("dtype", "float", "bool"),
+            hints=("turn booleans into floats",),
         ),
         Bug(
             "max_values",
@@ -908,6 +924,7 @@ BUGS: dict[str, list[Bug]] = {
                         for l in self._modules.values(): yield from l.parameters()
             """),
             ("attribute", "super", "setattr", "__setattr__"),
+            hints=("the registry must be a dict named self._modules",),
         ),
         Bug(
             "yields_modules",
@@ -928,6 +945,7 @@ BUGS: dict[str, list[Bug]] = {
                         yield from self._modules.values()
             """),
             ("parameter", "tensor", "tensors"),
+            hints=("parameters() should yield the parameters",),
         ),
         Bug(
             "only_linear",
@@ -948,6 +966,7 @@ BUGS: dict[str, list[Bug]] = {
                         for l in self._modules.values(): yield from l.parameters()
             """),
             ("register", "registered", "_modules"),
+            hints=("whatever its type",),
         ),
         Bug(
             "weights_only",
@@ -1007,6 +1026,47 @@ BUGS: dict[str, list[Bug]] = {
             """),
             ("self._modules",),
         ),
+        Bug(
+            "update_keyword",
+            _cell("""
+                class MyModule:
+                    def __init__(self, n_in, nh, n_out):
+                        self._modules = {}
+                        self.l1 = nn.Linear(n_in, nh)
+                        self.l2 = nn.Linear(nh, n_out)
+
+                    def __setattr__(self, k, v):
+                        if not k.startswith('_'): self._modules.update(k=v)
+                        super().__setattr__(k, v)
+
+                    def __repr__(self): return f'{self._modules}'
+
+                    def parameters(self):
+                        for l in self._modules.values(): yield from l.parameters()
+            """),
+            ("keys", "name"),
+            hints=("in the order assigned",),
+        ),
+        Bug(
+            "dict_registry_no_super",
+            _cell("""
+                class MyModule:
+                    def __init__(self, n_in, nh, n_out):
+                        self.__dict__['_modules'] = {}
+                        self.l1 = nn.Linear(n_in, nh)
+                        self.l2 = nn.Linear(nh, n_out)
+
+                    def __setattr__(self, k, v):
+                        if not k.startswith('_'): self._modules[k] = v
+
+                    def __repr__(self): return f'{self._modules}'
+
+                    def parameters(self):
+                        for l in self._modules.values(): yield from l.parameters()
+            """),
+            ("super", "__setattr__", "attribute"),
+            hints=("store each attribute too",),
+        ),
     ],
     "optimizer": [
         Bug(
@@ -1023,6 +1083,7 @@ BUGS: dict[str, list[Bug]] = {
                         for p in self.params: p.grad.zero_()
             """),
             ("no_grad", "leaf", "in-place", "in place"),
+            hints=("wrap step's loop in torch.no_grad()",),
         ),
         Bug(
             "lr_ignored",
@@ -1055,6 +1116,7 @@ BUGS: dict[str, list[Bug]] = {
                         for p in self.params: p.grad.zero_()
             """),
             ("in-place", "in place", "unchanged", "did not change", "rebinding"),
+            hints=("the parameters did not change",),
         ),
         Bug(
             "zero_grad_without_call",
@@ -1103,6 +1165,42 @@ BUGS: dict[str, list[Bug]] = {
                         for p in self.params: p.grad.zero_()
             """),
             ("list", "generator", "iterator", "exhausted", "once"),
+            hints=("only the first step changed anything",),
+        ),
+        Bug(
+            "default_lr_not_half",
+            _cell("""
+                class Optimizer:
+                    def __init__(self, params, lr=0.1):
+                        self.params, self.lr = list(params), lr
+
+                    def step(self):
+                        with torch.no_grad():
+                            for p in self.params: p -= p.grad * self.lr
+
+                    def zero_grad(self):
+                        for p in self.params: p.grad.zero_()
+            """),
+            ("default", "learning rate", "0.5"),
+            hints=("the default learning rate is 0.5",),
+        ),
+        Bug(
+            "grads_read_in_init",
+            _cell("""
+                class Optimizer:
+                    def __init__(self, params, lr=0.5):
+                        self.params, self.lr = list(params), lr
+                        self.grads = [p.grad for p in self.params]
+
+                    def step(self):
+                        with torch.no_grad():
+                            for p, g in zip(self.params, self.grads): p -= g * self.lr
+
+                    def zero_grad(self):
+                        for p in self.params: p.grad.zero_()
+            """),
+            ("p.grad", "none"),
+            hints=("p.grad is None before the first backward",),
         ),
     ],
     "dataset": [
@@ -1198,6 +1296,21 @@ BUGS: dict[str, list[Bug]] = {
             """),
             ("once", "duplicate", "repeat", "every index", "replacement", "missing"),
         ),
+        Bug(
+            "shuffles_by_default",
+            _cell("""
+                class Sampler:
+                    def __init__(self, ds, shuffle=True):
+                        self.n, self.shuffle = len(ds), shuffle
+
+                    def __iter__(self):
+                        res = list(range(self.n))
+                        if self.shuffle: random.shuffle(res)
+                        return iter(res)
+            """),
+            ("shuffle", "default", "defaults"),
+            hints=("shuffle defaults to False",),
+        ),
     ],
     "batch_sampler": [
         Bug(
@@ -1208,6 +1321,10 @@ BUGS: dict[str, list[Bug]] = {
                     def __iter__(self): yield from fc.chunked(iter(self.sampler), self.bs, drop_last=True)
             """),
             ("drop_last", "last"),
+            hints=(
+                "the short last batch [8, 9] must be kept",
+                "drop_last defaults to False",
+            ),
         ),
         Bug(
             "never_drops_last",
@@ -1217,6 +1334,7 @@ BUGS: dict[str, list[Bug]] = {
                     def __iter__(self): yield from fc.chunked(iter(self.sampler), self.bs)
             """),
             ("drop_last",),
+            hints=("drop_last=True must drop the short last batch",),
         ),
         Bug(
             "batches_one_too_big",
@@ -1234,6 +1352,7 @@ BUGS: dict[str, list[Bug]] = {
                         if batch and not self.drop_last: yield batch
             """),
             ("size", "bs", "items"),
+            hints=("each batch holds self.bs indices",),
         ),
         Bug(
             "global_bs",
@@ -1243,6 +1362,51 @@ BUGS: dict[str, list[Bug]] = {
                     def __iter__(self): yield from fc.chunked(iter(self.sampler), bs, drop_last=self.drop_last)
             """),
             ("global", "defined", "nameerror", "self.bs"),
+            hints=("grading runs only the setup cell",),
+        ),
+        Bug(
+            "sampler_iterated_once",
+            _cell("""
+                class BatchSampler:
+                    def __init__(self, sampler, bs, drop_last=False):
+                        self.it, self.bs, self.drop_last = iter(sampler), bs, drop_last
+
+                    def __iter__(self): yield from fc.chunked(self.it, self.bs, drop_last=self.drop_last)
+            """),
+            ("pass", "every pass"),
+            hints=("take indices from iter(self.sampler)",),
+        ),
+        Bug(
+            "last_batch_never_yielded",
+            _cell("""
+                class BatchSampler:
+                    def __init__(self, sampler, bs, drop_last=False): fc.store_attr()
+
+                    def __iter__(self):
+                        batch = []
+                        for i in self.sampler:
+                            if len(batch) == self.bs:
+                                yield batch
+                                batch = []
+                            batch.append(i)
+            """),
+            ("last", "loop's end", "missing"),
+            hints=(
+                "the last full batch went missing",
+                "the short last batch [8, 9] must be kept",
+                "drop_last only drops a batch that is short",
+                "drop_last defaults to False",
+            ),
+        ),
+        Bug(
+            "drop_last_default_true",
+            _cell("""
+                class BatchSampler:
+                    def __init__(self, sampler, bs, drop_last=True): fc.store_attr()
+                    def __iter__(self): yield from fc.chunked(iter(self.sampler), self.bs, drop_last=self.drop_last)
+            """),
+            ("drop_last", "default", "defaults"),
+            hints=("drop_last defaults to False",),
         ),
     ],
     "collate": [
@@ -1263,6 +1427,7 @@ BUGS: dict[str, list[Bug]] = {
                     return torch.cat(xs), torch.cat(ys)
             """),
             ("stack", "shape", "cat", "dim", "zero-dimensional"),
+            hints=("cannot join 0-d targets",),
         ),
         Bug(
             "swapped",
@@ -1272,6 +1437,7 @@ BUGS: dict[str, list[Bug]] = {
                     return torch.stack(ys), torch.stack(xs)
             """),
             ("order", "swap", "swapped", "first"),
+            hints=("xs and ys are swapped",),
         ),
         Bug(
             "only_xs",
@@ -1280,6 +1446,17 @@ BUGS: dict[str, list[Bug]] = {
                     return torch.stack([x for x, _ in b])
             """),
             ("tuple", "pair", "target", "unpack"),
+            hints=("return a tuple (xs, ys)",),
+        ),
+        Bug(
+            "cat_inputs",
+            _cell("""
+                def collate(b):
+                    xs, ys = zip(*b)
+                    return torch.cat(xs), torch.stack(ys)
+            """),
+            ("stack", "cat", "shape"),
+            hints=("torch.stack adds a batch dim in front",),
         ),
     ],
     "dataloader": [
@@ -1293,6 +1470,10 @@ BUGS: dict[str, list[Bug]] = {
                         for b in batchs: yield self.collate_fn([self.ds[i] for i in b])
             """),
             ("global", "defined", "nameerror", "self.batchs"),
+            hints=(
+                "use the attributes stored on self",
+                "grading runs only the setup cell",
+            ),
         ),
         Bug(
             "ignores_collate_fn",
@@ -1304,6 +1485,7 @@ BUGS: dict[str, list[Bug]] = {
                         for b in self.batchs: yield collate([self.ds[i] for i in b])
             """),
             ("collate_fn",),
+            hints=("call self.collate_fn, the one you were given",),
         ),
         Bug(
             "raw_samples",
@@ -1315,6 +1497,7 @@ BUGS: dict[str, list[Bug]] = {
                         for b in self.batchs: yield [self.ds[i] for i in b]
             """),
             ("collate", "collate_fn", "tuple", "stack"),
+            hints=("call self.collate_fn",),
         ),
         Bug(
             "lesson_first_version",
@@ -1329,6 +1512,20 @@ BUGS: dict[str, list[Bug]] = {
                             yield self.ds[i:i+bs]
             """),
             ("batchs", "collate_fn", "argument", "global", "defined", "nameerror"),
+            hints=("call self.collate_fn, the one you were given",),
+        ),
+        Bug(
+            "batchs_iterated_once",
+            _cell("""
+                class DataLoader:
+                    def __init__(self, ds, batchs, collate_fn=collate):
+                        self.ds, self.batchs, self.collate_fn = ds, iter(batchs), collate_fn
+
+                    def __iter__(self):
+                        for b in self.batchs: yield self.collate_fn([self.ds[i] for i in b])
+            """),
+            ("afresh", "pass"),
+            hints=("iterate self.batchs afresh",),
         ),
     ],
     "fit": [
@@ -1353,6 +1550,7 @@ BUGS: dict[str, list[Bug]] = {
                     return tot_loss / nb, tot_acc / nb
             """),
             ("weight", "weighted", "batch size", "partial", "size"),
+            hints=("average over samples, not batches",),
         ),
         Bug(
             "no_zero_grad",
@@ -1374,6 +1572,10 @@ BUGS: dict[str, list[Bug]] = {
                     return tot_loss / count, tot_acc / count
             """),
             ("zero_grad", "accumulate", "accumulates"),
+            hints=(
+                "each batch needs loss.backward()",
+                "train for exactly `epochs` passes",
+            ),
         ),
         Bug(
             "no_step",
@@ -1395,6 +1597,10 @@ BUGS: dict[str, list[Bug]] = {
                     return tot_loss / count, tot_acc / count
             """),
             ("step", "train", "changed", "update"),
+            hints=(
+                "each batch needs loss.backward()",
+                "train for exactly `epochs` passes",
+            ),
         ),
         Bug(
             "first_epoch_metrics",
@@ -1419,6 +1625,7 @@ BUGS: dict[str, list[Bug]] = {
                     return results[0]
             """),
             ("epoch", "last"),
+            hints=("return the validation loss and accuracy of the last epoch",),
         ),
         Bug(
             "totals_never_reset",
@@ -1441,6 +1648,7 @@ BUGS: dict[str, list[Bug]] = {
                     return tot_loss / count, tot_acc / count
             """),
             ("epoch", "reset", "last"),
+            hints=("return the validation loss and accuracy of the last epoch",),
         ),
         Bug(
             "no_eval",
@@ -1505,6 +1713,34 @@ BUGS: dict[str, list[Bug]] = {
                     return tot_loss / count, tot_acc / count
             """),
             ("model.train()",),
+        ),
+        Bug(
+            # the validation loop of an earlier version: F.cross_entropy, not loss_func, and a
+            # mean of the batch means (alone, F.cross_entropy looks right where loss_func is it)
+            "old_validation_loop",
+            _cell("""
+                def fit(epochs, model, loss_func, opt, train_dl, valid_dl):
+                    for epoch in range(epochs):
+                        model.train()
+                        for xb, yb in train_dl:
+                            loss_func(model(xb), yb).backward()
+                            opt.step()
+                            opt.zero_grad()
+                        model.eval()
+                        with torch.no_grad():
+                            tot_loss, tot_acc, nb = 0., 0., 0
+                            for xb, yb in valid_dl:
+                                pred = model(xb)
+                                tot_loss += F.cross_entropy(pred, yb).item()
+                                tot_acc += accuracy(pred, yb).item()
+                                nb += 1
+                    return tot_loss / nb, tot_acc / nb
+            """),
+            ("loss_func",),
+            hints=(
+                "use the loss_func argument",
+                "average over samples, not batches",
+            ),
         ),
     ],
 }

@@ -90,9 +90,9 @@ CELLS = [
     pixel intensities in [0, 1), and `y_train` holds the digit (0–9) each image shows.
     """),
     code("""
-    from autograder.data import load_mnist
+    from autograder.data import load
 
-    (x_train, y_train), (x_valid, y_valid), _ = load_mnist()
+    (x_train, y_train), (x_valid, y_valid), _ = load("mnist")
     """),
     md("""
     ## Where we start

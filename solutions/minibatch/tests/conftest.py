@@ -9,4 +9,4 @@ from autograder import data
 
 @pytest.fixture
 def mnist(data_path):
-    return data.graded(data_path)  # fetched and verified on first use
+    return data.graded("mnist", data_path)  # as assignment.toml declares it; fetched once

@@ -13,6 +13,17 @@ def equal(a, b):
     return all(torch.equal(x, y) for x, y in zip(a, b))
 
 
+def other_default_lr(a) -> bool:
+    "No lr given, and the first step went down the gradient, at a rate other than 0.5."
+    if a.args[2] is not None:
+        return False
+    p0, g, p1 = (
+        torch.cat([t.flatten() for t in ts]) for ts in (a.args[0], a.args[1][0], a.got["params"][0])
+    )
+    rate = float((p0 - p1) @ g / (g @ g))
+    return rate > 0 and abs(rate - 0.5) > 1e-3 and compare.values(p0 - rate * g, p1) is None
+
+
 HINTS = [
     hint(NO_GRAD, when=raised("leaf Variable", "in-place operation")),
     hint(
@@ -33,12 +44,7 @@ HINTS = [
             and not equal(a.expected["params"][1], a.expected["params"][0])
         ),
     ),
-    hint(
-        "the default learning rate is 0.5",
-        when=lambda a: (
-            equal(a.got["params"][0], a.expected["params"][0]) is False and a.args[2] is None
-        ),
-    ),
+    hint("the default learning rate is 0.5", when=other_default_lr),
 ]
 
 

@@ -5,7 +5,17 @@ import pytest
 import torch
 from test_dataloader import expect_loaded  # noqa: I001  (the public file, beside this folder)
 
-from autograder.testing import always, hint, randn
+from autograder.testing import hint, raised, randn
+
+
+def every_batch_collated(a) -> bool:
+    "collate_fn made each batch the loader yielded: which batches, or how many passes, are off."
+    return len(a.got["collate_calls"]) == sum(len(p) for p in a.got["batches"])
+
+
+def not_a_name_error(a) -> bool:
+    "Anything but a name the cell does not define (that has a hint of its own)."
+    return not raised("not defined")(a)
 
 
 @pytest.mark.points(1)
@@ -26,7 +36,7 @@ def test_honours_batch_sampler(student, reference, seed):
             hint(
                 "iterate self.batchs afresh in "
                 "__iter__ and index the dataset with each batch's indices",
-                when=always,
+                when=every_batch_collated,
             )
         ],
     )
@@ -40,5 +50,5 @@ def test_uses_collate_fn(student, reference):
         reference,
         args,
         "DataLoader(..., collate_fn=f) with a custom f",
-        [hint("call self.collate_fn, the one you were given", when=always)],
+        [hint("call self.collate_fn, the one you were given", when=not_a_name_error)],
     )

@@ -2,7 +2,7 @@
 and data come from the probe's RNG, drawn from the grading seed where the old runs were random)."""
 
 import pytest
-from test_fit import FIT_LAST, fit_part, modes  # noqa: I001  (the public file, beside this folder)
+from test_fit import FIT_LAST, fit_part, modes, trained_right  # noqa: I001  (the public file)
 
 from autograder.testing import always, expect, hint
 
@@ -31,7 +31,7 @@ def test_weights_short_batches(student, reference):
                 "average over samples, not batches: weight "
                 "each batch's loss and accuracy by its size (len(xb)), then divide "
                 "by the total count; " + FIT_LAST,
-                when=always,
+                when=trained_right,
             )
         ],
     )
@@ -53,7 +53,7 @@ def test_uses_loss_func(student, reference):
                     < 0.05 * a.expected["result"][0]
                 ),
             ),
-            hint(FIT_LAST, when=always),
+            hint(FIT_LAST, when=trained_right),
         ],
     )
 
