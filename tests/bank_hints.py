@@ -8,7 +8,8 @@ grades each replacement set once, so these tests grade no notebook of their own.
 
 from __future__ import annotations
 
-from autograder.bank import bug_groups
+from autograder.bank import bug_groups, make_submission
+from autograder.grade import Options, grade_notebook
 from autograder.validate import (
     declared_hints,
     missing_hints,
@@ -16,6 +17,22 @@ from autograder.validate import (
     stray_hints,
     unclaimed_hints,
 )
+
+
+def graded_once(tmp_path_factory, a, seed: int):
+    "grade(label, replace) -> Report: a's solution with replace swapped in, each set graded once."
+    reports = {}
+
+    def grade(label: str, replace: dict[str, str]):
+        key = frozenset(replace.items())
+        if key not in reports:
+            dest = tmp_path_factory.mktemp(f"{a.name}-bank") / f"{label}.ipynb"
+            path = make_submission(dest, replace, base=a.solution)
+            opts = Options(seed=seed, assignment=a.name)
+            reports[key] = grade_notebook(path, hidden=True, training=False, options=opts)
+        return reports[key]
+
+    return grade
 
 
 def describe(report, gids) -> str:

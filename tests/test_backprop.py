@@ -20,10 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from autograder.assignment import get
-from autograder.bank import Bug, make_submission
-from autograder.grade import Options, grade_notebook
+from autograder.bank import Bug
 from reference import backprop as ref
-from tests.bank_hints import BankHints
+from tests.bank_hints import BankHints, graded_once
 from tests.conftest import SEED
 
 A = get("backprop")
@@ -266,18 +265,7 @@ def test_the_bank_covers_every_exercise():
 @pytest.fixture(scope="session")
 def backprop_report(tmp_path_factory):
     "backprop_report(label, replace) -> Report, grading each distinct replacement set only once."
-    reports = {}
-
-    def grade(label: str, replace: dict[str, str]):
-        key = frozenset(replace.items())
-        if key not in reports:
-            dest = tmp_path_factory.mktemp("backprop-bank") / f"{label}.ipynb"
-            path = make_submission(dest, replace, base=A.solution)
-            opts = Options(seed=SEED, assignment=A.name)
-            reports[key] = grade_notebook(path, hidden=True, training=False, options=opts)
-        return reports[key]
-
-    return grade
+    return graded_once(tmp_path_factory, A, SEED)
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,8 @@ import pytest
 
 from autograder.assignment import get
 from autograder.bank import bug_groups
-from autograder.grade import Options, grade_notebook
-from tests.bank import ALTERNATIVES, BUGS, LESSON, Bug, make_submission
-from tests.bank_hints import BankHints
+from tests.bank import ALTERNATIVES, BUGS, LESSON, Bug
+from tests.bank_hints import BankHints, graded_once
 
 IDS = get("minibatch").ids
 SEED = 1234
@@ -34,17 +33,7 @@ ALT_CASES = [
 @pytest.fixture(scope="session")
 def bank_report(tmp_path_factory):
     "bank_report(label, replace) -> Report, grading each distinct replacement set only once."
-    reports = {}
-
-    def grade(label: str, replace: dict[str, str]):
-        key = frozenset(replace.items())
-        if key not in reports:
-            path = make_submission(tmp_path_factory.mktemp("bank") / f"{label}.ipynb", replace)
-            opts = Options(seed=SEED)
-            reports[key] = grade_notebook(path, hidden=True, training=False, options=opts)
-        return reports[key]
-
-    return grade
+    return graded_once(tmp_path_factory, get("minibatch"), SEED)
 
 
 def exercise(report, gid: str):
