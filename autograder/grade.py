@@ -305,7 +305,9 @@ def grade_notebook(
         ]
         # the student bundle ships no hidden tests: its reports say none ran
         meta["hidden"] = opts.hidden and any(t.hidden for t, _ in tests)
-        if not sub.error and any(t.training for t, _ in tests):  # runs ask for a fresh worker
+        # the first training run gets the worker that ran the cells (runs go first, before it
+        # has answered anything); a second one needs another fresh worker, started now
+        if not sub.error and sum(t.training for t, _ in tests) > 1:
             session.start_standby()
         if sub.error:
             results = _all_fail(tests, a, opts, sub.error)

@@ -175,7 +175,9 @@ class Grading:
         )
 
     def pytest_collection_modifyitems(self, session, config, items):
-        items.sort(key=lambda it: it.get_closest_marker("training") is not None)  # long runs last
+        # training runs first: the first asks for a fresh worker, and the one that has just run
+        # the cells still is one, so no second worker (a second torch import) is started for it
+        items.sort(key=lambda it: it.get_closest_marker("training") is None)
         for item in items:
             if item.get_closest_marker("points") is None:
                 path, line, _ = item.location
