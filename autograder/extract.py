@@ -7,6 +7,8 @@ escapes are not run. Nothing here executes student code; a broken file becomes a
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import re
@@ -88,10 +90,64 @@ def released_setup(assignment: Assignment) -> str:
     )
 
 
+def checksum(cell) -> str:
+    """nbgrader's checksum of a cell, as its `compute_checksum` makes it (md5 over the source, the
+    cell type, the grade/solution/locked flags, the grade_id and a graded cell's points), here so
+    that reading a submission does not import nbgrader (2.5 s). '' for a cell it cannot hash."""
+    meta = cell.get("metadata") if isinstance(cell, dict) else None
+    nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
+    if not isinstance(nbg, dict) or not isinstance(nbg.get("grade_id"), str):
+        return ""
+    grade, solution = nbg.get("grade", False), nbg.get("solution", False)
+    locked = False if solution else True if grade else nbg.get("locked", False)
+    parts = [_source(cell), str(cell.get("cell_type")), str(grade), str(solution), str(locked)]
+    parts.append(nbg["grade_id"])
+    if grade:
+        try:
+            parts.append(str(float(nbg.get("points", 0))))
+        except (TypeError, ValueError):
+            return ""
+    return hashlib.md5("".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _locked(assignment: Assignment) -> dict[str, tuple[str, str]]:
+    "The locked cells of the assignment's release ({} where it has none to read)."
+    try:
+        return released_locked(assignment.release, assignment.release.stat().st_mtime_ns)
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+
+
+@functools.lru_cache(maxsize=8)
+def released_locked(release: Path, mtime: int = 0) -> dict[str, tuple[str, str]]:
+    "The release's locked cells: grade_id -> (the checksum release stamped, the source)."
+    out = {}
+    for cell in read_notebook(release)["cells"]:
+        nbg = cell.get("metadata", {}).get("nbgrader", {})
+        if nbg.get("locked") and nbg.get("checksum") and grade_id(cell):
+            out[grade_id(cell)] = (nbg["checksum"], _source(cell))
+    return out
+
+
 def _edited(cell: dict, released: str) -> bool:
     "Whether a locked cell's code differs from the release (outputs and blank lines aside)."
     lines = lambda t: [ln.rstrip() for ln in t.strip().splitlines() if ln.strip()]
     return lines(_source(cell)) != lines(released)
+
+
+def _locked_note(i: int, gid: str, setup_id: str) -> str:
+    "What to tell the student about an edited locked cell."
+    if gid == setup_id:
+        return (
+            f"the locked setup cell (cell {i + 1}) was edited; grading used the released "
+            "version of it, so your changes there did not run: move an import you added "
+            "into the exercise cell that needs it"
+        )
+    return (
+        f"the locked cell {gid!r} (cell {i + 1}) was edited; grading used the released version "
+        "of it, so your changes there have no effect (a self-check cell only runs the public "
+        "tests in Jupyter): copy the cell back from the released notebook"
+    )
 
 
 def _kind(mode: int) -> str | None:
@@ -187,15 +243,15 @@ def extract(path: str | Path, assignment: Assignment, setup: str | None = None) 
         sub.error = str(e)
         return sub
     seen: dict[str, int] = {}
+    locked = _locked(assignment)
+    edits: list[str] = []  # edited locked cells: the first thing the report says
     for i, cell in enumerate(nb["cells"]):
         gid = grade_id(cell)
-        if gid == assignment.setup_id and isinstance(cell, dict) and _edited(cell, sub.setup):
-            sub.notes.insert(
-                0,
-                f"the locked setup cell (cell {i + 1}) was edited; grading used the released "
-                "version of it, so your changes there did not run: move an import you added "
-                "into the exercise cell that needs it",
-            )
+        if gid in locked and isinstance(cell, dict) and checksum(cell) != locked[gid][0]:
+            # nbgrader's checksum says it changed; whitespace alone is not worth a note
+            released = sub.setup if gid == assignment.setup_id else locked[gid][1]
+            if _edited(cell, released):
+                edits.append(_locked_note(i, gid, assignment.setup_id))
         if gid not in assignment.ids or not isinstance(cell, dict):
             if isinstance(cell, dict) and cell.get("cell_type") == "code" and gid != "setup":
                 sub.outside |= hints.bound_names(_source(cell)[:MAX_CELL_CHARS])
@@ -232,6 +288,7 @@ def extract(path: str | Path, assignment: Assignment, setup: str | None = None) 
                 "deleted or its metadata changed; copy the cell back from "
                 "the released notebook"
             )
+    sub.notes[:0] = edits
     return sub
 
 

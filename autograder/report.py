@@ -58,7 +58,11 @@ def gradescope_json(r: Report) -> str:
             )
     out = {
         "score": r.score,
-        "output": f"{r.submission}: {r.score:g} / {r.max_score:g} points",
+        # the notes first (an edited locked cell, a duplicated cell): Gradescope shows this on top
+        "output": "\n".join(
+            [f"{r.submission}: {r.score:g} / {r.max_score:g} points"]
+            + [f"Note: {n}" for n in r.meta.get("notes", []) if isinstance(n, str)]
+        ),
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "execution_time": r.meta.get("seconds"),

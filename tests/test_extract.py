@@ -215,3 +215,64 @@ def test_setup_from_the_release_even_when_the_file_is_broken(tmp_path):
 def test_an_explicit_setup_is_used_as_given(tmp_path):
     sub = extract(write(tmp_path, full()), A, setup="import math\n")
     assert sub.setup == "import math\n"
+
+
+# Locked cells: nbgrader's checksums, stamped by release, tell an edit from the released cell
+
+
+def _release_cells(name="minibatch"):
+    return nbformat.read(get(name).release, as_version=4).cells
+
+
+@pytest.mark.parametrize("name", ["minibatch", "backprop"])
+def test_our_checksum_is_nbgraders(name):
+    from nbgrader.utils import compute_checksum
+
+    cells = [c for c in _release_cells(name) if "nbgrader" in c.metadata]
+    graded = nbformat.v4.new_code_cell("x = 1")  # a grade cell: its points are hashed too
+    graded.metadata["nbgrader"] = {"grade": True, "grade_id": "g", "points": 2, "solution": False}
+    for c in [*cells, graded]:
+        assert ex.checksum(c) == compute_checksum(c), c.metadata.nbgrader["grade_id"]
+    stamped = [c for c in cells if c.metadata.nbgrader.get("locked")]
+    assert len(stamped) > 1  # the setup cell and the self-check cells
+    for c in stamped:
+        assert ex.checksum(c) == c.metadata.nbgrader["checksum"]
+
+
+def _edit(tmp_path, gid, change):
+    nb = nbformat.read(get("minibatch").release, as_version=4)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    i, c = ids.index(gid), nb.cells[ids.index(gid)]
+    c.source = change(c.source)
+    path = tmp_path / "alice.ipynb"
+    nbformat.write(nb, path)
+    return i, extract(path, A)
+
+
+def test_the_released_notebook_makes_no_note(tmp_path):
+    _, sub = _edit(tmp_path, "softmax_selfcheck", lambda s: s)
+    assert not any("locked" in n for n in sub.notes)
+
+
+def test_an_edited_selfcheck_cell_is_named_at_the_top_of_the_notes(tmp_path):
+    i, sub = _edit(tmp_path, "softmax_selfcheck", lambda s: 'print("softmax: all checks pass")')
+    assert sub.notes[0].startswith(f"the locked cell 'softmax_selfcheck' (cell {i + 1}) was edited")
+    assert "grading used the released version" in sub.notes[0]
+    assert len([n for n in sub.notes if "locked" in n]) == 1
+
+
+def test_whitespace_in_a_locked_cell_is_not_an_edit(tmp_path):
+    _, sub = _edit(tmp_path, "softmax_selfcheck", lambda s: s + "\n\n")
+    assert not any("locked" in n for n in sub.notes)
+
+
+def test_edits_of_two_locked_cells_are_both_named_setup_first(tmp_path):
+    nb = nbformat.read(get("minibatch").release, as_version=4)
+    for c in nb.cells:
+        if c.metadata.get("nbgrader", {}).get("grade_id") in ("setup", "nll_selfcheck"):
+            c.source += "\nimport numpy as np\n"
+    path = tmp_path / "bob.ipynb"
+    nbformat.write(nb, path)
+    notes = extract(path, A).notes
+    assert notes[0].startswith("the locked setup cell (cell 2) was edited")
+    assert notes[1].startswith("the locked cell 'nll_selfcheck'")

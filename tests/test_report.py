@@ -129,6 +129,11 @@ def test_gradescope_visibility_and_scores():
     assert sum(t["score"] for t in d["tests"]) == pytest.approx(d["score"])
     assert d["score"] == REPORT.score == 3.0
     assert tests["softmax: stable"]["output"] == NASTY
+    # the notes (an edited locked cell, magics not run) are on top, where Gradescope shows them
+    assert d["output"].splitlines() == [
+        "alice: 3 / 6 points",
+        "Note: cell 'softmax': magics not run: %timeit",
+    ]
 
 
 # junit.xml
