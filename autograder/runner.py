@@ -527,7 +527,7 @@ def _hypothesis_profile():
     deadline (each example is a round trip to the worker), few examples, one failure reported
     (the smallest), no health checks about slow or fixture-using tests."""
     try:
-        from hypothesis import HealthCheck, settings
+        from hypothesis import HealthCheck, Phase, settings
     except ImportError:  # tests that do not use Hypothesis need not have it
         return
     if "autograder" not in settings._profiles:
@@ -539,6 +539,8 @@ def _hypothesis_profile():
             report_multiple_bugs=False,
             print_blob=False,
             suppress_health_check=list(HealthCheck),
+            # no explain phase: it reruns the test to annotate which inputs mattered (seconds)
+            phases=(Phase.explicit, Phase.generate, Phase.shrink),
         )
     settings.load_profile("autograder")
 

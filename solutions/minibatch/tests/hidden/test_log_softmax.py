@@ -1,22 +1,31 @@
 """log_softmax: hidden checks, on random shapes (the grading seed), extreme values, gradients."""
 
 import pytest
+from hypothesis import example, given, settings
 from test_log_softmax import HINTS  # noqa: I001  (the public files, beside this folder)
 from test_logsumexp import MAXTRICK
 
-from autograder.testing import expect, expect_each, hint, randn, random_batches, with_neg_inf
+from autograder.testing import (
+    EXAMPLES,
+    batches,
+    edge_batches,
+    expect,
+    expect_each,
+    hint,
+    randn,
+    with_neg_inf,
+)
 
 
 @pytest.mark.points(1)
-def test_random_shapes(student, reference, seed, grading_seed):
+@settings(max_examples=EXAMPLES)
+@example(calls=edge_batches())
+@given(calls=batches())
+def test_random_shapes(student, reference, calls, grading_seed):
+    "Random (N, C) batches from Hypothesis (the grading seed); a failure shows the smallest."
+    what = "log_softmax(x) on random (N, C) batches"
     expect_each(
-        student,
-        reference,
-        "log_softmax",
-        random_batches(seed),
-        "log_softmax(x) on random (N, C) batches",
-        hints=HINTS,
-        seed=grading_seed,
+        student, reference, "log_softmax", calls, what, hints=HINTS, seed=grading_seed, shrink=False
     )
 
 

@@ -1,21 +1,29 @@
 """logsumexp: hidden checks, on random shapes (the grading seed), extreme values, gradients."""
 
 import pytest
+from hypothesis import example, given, settings
 from test_logsumexp import HINTS  # noqa: I001  (the public file, beside this folder)
 
-from autograder.testing import expect, expect_each, randn, random_batches, with_neg_inf
+from autograder.testing import (
+    EXAMPLES,
+    batches,
+    edge_batches,
+    expect,
+    expect_each,
+    randn,
+    with_neg_inf,
+)
 
 
 @pytest.mark.points(1)
-def test_random_shapes(student, reference, seed, grading_seed):
+@settings(max_examples=EXAMPLES)
+@example(calls=edge_batches())
+@given(calls=batches())
+def test_random_shapes(student, reference, calls, grading_seed):
+    "Random (N, C) batches from Hypothesis (the grading seed); a failure shows the smallest."
+    what = "logsumexp(x) on random (N, C) batches"
     expect_each(
-        student,
-        reference,
-        "logsumexp",
-        random_batches(seed),
-        "logsumexp(x) on random (N, C) batches",
-        hints=HINTS,
-        seed=grading_seed,
+        student, reference, "logsumexp", calls, what, hints=HINTS, seed=grading_seed, shrink=False
     )
 
 

@@ -2,36 +2,33 @@
 
 import pytest
 import torch
+from hypothesis import example, given, settings
 from test_nll import HINTS  # noqa: I001  (the public file, beside this folder)
 
-from autograder.testing import expect, expect_each, gen, randn, random_shapes
+from autograder.testing import EXAMPLES, batches, edge_batches, expect, expect_each, gen, randn
 
 
-def rand_logprobs(seed):
-    "Random batches of log-probabilities and targets, including one row and one class."
-    out = []
-    for i, (n, c) in enumerate(random_shapes(seed)):
-        x = randn(seed + i, n, c)
-        out.append((x - x.logsumexp(1, keepdim=True), torch.randint(0, c, (n,), generator=gen(i))))
-    return out
+def logprobs(seed, n, c, dtype):
+    "Random (n, c) log-probabilities and targets in range(c)."
+    x = randn(seed, n, c, dtype=dtype)
+    return x - x.logsumexp(1, keepdim=True), torch.randint(0, c, (n,), generator=gen(seed))
 
 
 @pytest.mark.points(1)
-def test_random_shapes(student, reference, seed, grading_seed):
+@settings(max_examples=EXAMPLES)
+@example(calls=edge_batches(logprobs))
+@given(calls=batches(logprobs))
+def test_random_shapes(student, reference, calls, grading_seed):
+    "Random batches from Hypothesis (the grading seed); a failure shows the smallest."
+    what = "nll(pred, y) on random batches"
     expect_each(
-        student,
-        reference,
-        "nll",
-        rand_logprobs(seed),
-        "nll(pred, y) on random batches",
-        hints=HINTS,
-        seed=grading_seed,
+        student, reference, "nll", calls, what, hints=HINTS, seed=grading_seed, shrink=False
     )
 
 
 @pytest.mark.points(1)
 def test_gradient(student, reference, seed):
-    pred, y = rand_logprobs(seed)[2]
+    pred, y = logprobs(seed, 9, 6, torch.float32)
     args = ("nll", pred, torch.tensor(1.7), y)
     expect(
         student.run("call_grad", *args),

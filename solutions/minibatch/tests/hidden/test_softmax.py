@@ -1,21 +1,21 @@
 """softmax: hidden checks, on random shapes and dtypes drawn from the grading seed."""
 
 import pytest
+from hypothesis import example, given, settings
 from test_softmax import HINTS  # noqa: I001  (the public file, beside this folder)
 
-from autograder.testing import expect, expect_each, randn, random_batches
+from autograder.testing import EXAMPLES, batches, edge_batches, expect, expect_each, randn
 
 
 @pytest.mark.points(1)
-def test_random_shapes(student, reference, seed, grading_seed):
+@settings(max_examples=EXAMPLES)
+@example(calls=edge_batches())
+@given(calls=batches())
+def test_random_shapes(student, reference, calls, grading_seed):
+    "Random (N, C) batches from Hypothesis (the grading seed); a failure shows the smallest."
+    what = "softmax(x) on random (N, C) batches"
     expect_each(
-        student,
-        reference,
-        "softmax",
-        random_batches(seed),
-        "softmax(x) on random (N, C) batches",
-        hints=HINTS,
-        seed=grading_seed,
+        student, reference, "softmax", calls, what, hints=HINTS, seed=grading_seed, shrink=False
     )
 
 
