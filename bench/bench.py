@@ -1,12 +1,12 @@
 """Grading speed, measured side by side in one run on this machine. Prints ratios, asserts nothing.
 
-    .venv/bin/python bench/bench.py            # about 5 minutes on 2 cores
+    .venv/bin/python bench/bench.py            # about 12 minutes on 2 cores
     .venv/bin/python bench/bench.py --quick    # fewer submissions, no nbclient run
 
 1. floor: bench/floor.py (import torch, load MNIST, train the graded model) vs `autograder grade`
-   of the solution (every check, the MNIST run included). Goal: grade / floor <= 1.5.
+   of the solution (every check, the MNIST run included). Goal: grade / floor <= 1.3.
 2. what users run today: executing the solution notebook with nbclient vs `autograder grade`.
-3. batch: 24 submissions (correct, buggy, stubs) with --workers 1 vs --workers 2.
+3. batch: 24 submissions (correct, buggy, stubs) with --workers 1 vs --workers 2 (goal: x1.8).
 4. student loop: `autograder check` of an unchanged notebook, the second time.
 5. peak memory of the parent and of one worker; MNIST load time from the cache.
 """
@@ -132,10 +132,14 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         os.environ["AUTOGRADER_CHECK_CACHE"] = str(tmp / "cache")
-        floor1 = best([PY, "bench/floor.py", "--threads", "1"])
-        floor2 = best([PY, "bench/floor.py", "--threads", "2"], n=1)
         g = [*AG, "grade", str(sol), "--force", "--seed", "0"]
-        grade = best([*g, "--out", str(tmp / "g"), "--no-feedback"])
+        # the floor and grade taken in turn, best of three each: a busy moment of this shared
+        # machine then slows both or neither
+        floor1 = grade = float("inf")
+        for _ in range(3):
+            floor1 = min(floor1, timed([PY, "bench/floor.py", "--threads", "1"])[0])
+            grade = min(grade, timed([*g, "--out", str(tmp / "g"), "--no-feedback"])[0])
+        floor2 = best([PY, "bench/floor.py", "--threads", "2"], n=1)
         grade_fb = best([*g, "--out", str(tmp / "f")])
         rows += [
             ("floor: standalone training script, 1 torch thread", floor1, ""),
@@ -170,32 +174,11 @@ def main():
             )
         n = 9 if args.quick else 24
         subs = corpus(tmp / "subs", n) if (tmp / "subs").mkdir() is None else []
-        w1 = timed(
-            [
-                *AG,
-                "grade",
-                *map(str, subs),
-                "--out",
-                str(tmp / "b1"),
-                "--workers",
-                "1",
-                "--seed",
-                "0",
-            ]
-        )[0]
-        w2 = timed(
-            [
-                *AG,
-                "grade",
-                *map(str, subs),
-                "--out",
-                str(tmp / "b2"),
-                "--workers",
-                "2",
-                "--seed",
-                "0",
-            ]
-        )[0]
+        batch = [*AG, "grade", *map(str, subs), "--seed", "0", "--force", "--out"]
+        w1 = w2 = float("inf")
+        for _ in range(1 if args.quick else 2):  # in turn, the best of each (as above)
+            w1 = min(w1, timed([*batch, str(tmp / "b1"), "--workers", "1"])[0])
+            w2 = min(w2, timed([*batch, str(tmp / "b2"), "--workers", "2"])[0])
         # torch's default thread count, 2 workers on 2 cores: slow enough to try on 3 only
         b = [*AG, "grade", *map(str, subs[:3]), "--workers", "2", "--seed", "0"]
         w2t1 = timed([*b, "--out", str(tmp / "b3"), "--threads", "1"])[0]
