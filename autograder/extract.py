@@ -80,14 +80,30 @@ def strip_magics(source: str) -> tuple[str, list[str]]:
 
 def released_setup(assignment: Assignment) -> str:
     "The setup cell as we released it: a student's edits to a locked cell do not count."
-    nb = read_notebook(assignment.release)
-    for cell in nb["cells"]:
-        if grade_id(cell) == assignment.setup_id:
-            return _source(cell)
-    raise RuntimeError(
-        f"{assignment.release} has no cell with grade_id {assignment.setup_id!r}; "
-        "rebuild it with `autograder release`"
-    )
+    cell = _release(assignment).get(assignment.setup_id)
+    if cell is None:
+        raise RuntimeError(
+            f"{assignment.release} has no cell with grade_id {assignment.setup_id!r}; "
+            "rebuild it with `autograder release`"
+        )
+    return cell[2]
+
+
+def _release(assignment: Assignment) -> dict[str, tuple[bool, str, str]]:
+    "The release's cells by grade_id, read once per version of the file."
+    path = assignment.release
+    return _release_cells(path, path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _release_cells(release: Path, mtime: int) -> dict[str, tuple[bool, str, str]]:
+    "grade_id -> (locked, the checksum release stamped, the source)."
+    out = {}
+    for cell in read_notebook(release)["cells"]:
+        nbg = cell.get("metadata", {}).get("nbgrader", {})
+        if grade_id(cell) and grade_id(cell) not in out:
+            out[grade_id(cell)] = (bool(nbg.get("locked")), nbg.get("checksum", ""), _source(cell))
+    return out
 
 
 def checksum(cell) -> str:
@@ -111,22 +127,12 @@ def checksum(cell) -> str:
 
 
 def _locked(assignment: Assignment) -> dict[str, tuple[str, str]]:
-    "The locked cells of the assignment's release ({} where it has none to read)."
+    "The release's locked cells: grade_id -> (checksum, source); {} where it has none to read."
     try:
-        return released_locked(assignment.release, assignment.release.stat().st_mtime_ns)
+        cells = _release(assignment)
     except (OSError, ValueError, AttributeError, TypeError):
         return {}
-
-
-@functools.lru_cache(maxsize=8)
-def released_locked(release: Path, mtime: int = 0) -> dict[str, tuple[str, str]]:
-    "The release's locked cells: grade_id -> (the checksum release stamped, the source)."
-    out = {}
-    for cell in read_notebook(release)["cells"]:
-        nbg = cell.get("metadata", {}).get("nbgrader", {})
-        if nbg.get("locked") and nbg.get("checksum") and grade_id(cell):
-            out[grade_id(cell)] = (nbg["checksum"], _source(cell))
-    return out
+    return {gid: (ck, src) for gid, (locked, ck, src) in cells.items() if locked and ck}
 
 
 def _edited(cell: dict, released: str) -> bool:
