@@ -8,7 +8,7 @@ import re
 import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from autograder import report, scoring
@@ -134,20 +134,18 @@ def grade_batch(
     names: list[str] | None = None,
     feedback: bool = True,
     label: str = "",
+    slots: str = "processes",
 ) -> list[dict]:
-    "Grade every path into out/<name>/, skipping finished ones unless force; write grades.csv."
+    """Grade every path into out/<name>/, skipping finished ones unless force; write grades.csv.
+    With workers > 1 each worker is driven by its own grading process (`slots="processes"`: no
+    lock or interpreter shared between them) or by a thread of this one (`"threads"`)."""
     opts = options or Options()
     if opts.seed is None:
         import secrets
 
         opts = replace(opts, seed=secrets.randbelow(2**31))  # one seed for the whole batch
-
-    def make_oracle(name):
-        from autograder.oracle import Oracle  # imports torch: not before the first worker starts
-
-        return Oracle(opts.recorded, name)
-
-    oracle, failed = _Locked(make_oracle, threading.Lock()), []
+    if slots not in ("processes", "threads"):
+        raise ValueError(f"slots must be 'processes' or 'threads', got {slots!r}")
     names = names or _unique_names(paths)
     bad = [n for n in names if not is_safe_component(n)]
     if bad or len({n.casefold() for n in names}) != len(names):
@@ -159,34 +157,11 @@ def grade_batch(
         f"{label}grading {len(todo)} of {len(paths)} submissions with {workers} worker(s), "
         f"seed {opts.seed}"
     )
-
-    def one(path: Path, name: str):
-        try:
-            r = grade_notebook(
-                path,
-                hidden=opts.hidden,
-                training=opts.training,
-                options=opts,
-                oracle=oracle,
-            )
-        except (
-            Exception
-        ) as e:  # a grader bug: this submission gets a report saying so, others go on
-            failed.append(name)
-            r = grader_failure(path, e, opts)
-        r = replace(r, submission=name)
-        if feedback:
-            from autograder.feedback import write_feedback
-
-            write_feedback(r, out / name)
-        report.write_all(r, out / name)  # report.json last: its presence marks the work done
-        return r
-
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(one, p, n): n for p, n in todo}
-        for k, f in enumerate(as_completed(futures), 1):
-            r = f.result()
-            progress(f"{label}[{k}/{len(todo)}] {r.submission}: {r.score:g} / {r.max_score:g}")
+    job = _Job(out, replace(opts, progress=None), feedback)
+    failed = []
+    for k, (name, score, max_score, broke) in enumerate(_each(job, todo, workers, slots), 1):
+        failed += [name] if broke else []
+        progress(f"{label}[{k}/{len(todo)}] {name}: {score:g} / {max_score:g}")
     reports = [
         json.loads((out / n / "report.json").read_text())
         for n in names
@@ -203,6 +178,114 @@ def grade_batch(
             f"{', '.join(failed[:10])}; their reports say why, please report this"
         )
     return reports
+
+
+@dataclass(frozen=True)
+class _Job:
+    "What every submission of a batch is graded with; sent once to each grading process."
+
+    out: Path
+    opts: Options
+    feedback: bool
+
+    def one(self, path: Path, name: str, oracle) -> tuple[str, float, float, bool]:
+        "Grade one submission into out/name/: (name, score, max score, whether the grader broke)."
+        broke = False
+        try:
+            r = grade_notebook(
+                path,
+                hidden=self.opts.hidden,
+                training=self.opts.training,
+                options=self.opts,
+                oracle=oracle,
+            )
+        except Exception as e:  # a grader bug: this one gets a report saying so, others go on
+            broke, r = True, grader_failure(path, e, self.opts)
+        return self.write(replace(r, submission=name), broke)
+
+    def write(self, r, broke: bool) -> tuple[str, float, float, bool]:
+        if self.feedback:
+            from autograder.feedback import write_feedback
+
+            write_feedback(r, self.out / r.submission)
+        report.write_all(r, self.out / r.submission)  # report.json last: it marks the work done
+        return r.submission, r.score, r.max_score, broke
+
+
+def _oracles(opts: Options) -> _Locked:
+    def make(name):
+        from autograder.oracle import Oracle  # imports torch: not before the first worker starts
+
+        return Oracle(opts.recorded, name)
+
+    return _Locked(make, threading.Lock())
+
+
+def _each(job: _Job, todo: list[tuple[Path, str]], workers: int, slots: str):
+    "Grade todo, `workers` at a time; yields each submission's (name, score, max, broke) as done."
+    if workers <= 1 or len(todo) <= 1:
+        oracle = _oracles(job.opts)
+        for p, n in todo:
+            yield job.one(p, n, oracle)
+        return
+    if slots == "threads":
+        oracle = _oracles(job.opts)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for f in as_completed([pool.submit(job.one, p, n, oracle) for p, n in todo]):
+                yield f.result()
+        return
+    import multiprocessing
+    import sys
+
+    # fork where this process has no other thread (the command line): a slot starts at once,
+    # with what is imported here; forkserver otherwise, since a fork copies no thread's locks
+    ctx = multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
+    sys.stdout.flush()  # a forked slot would print what is still buffered a second time
+    pending, alone = list(todo), False
+    while pending:
+        # a grading process that dies (killed, out of memory) breaks its pool and every
+        # submission queued in it; those are graded again, one process at a time until the one
+        # that was running when it died is found: only that one gets a report saying so
+        pending, died = yield from _pool(ctx, job, pending, 1 if alone else workers, alone)
+        if died is not None:
+            p, n = died
+            why = RuntimeError("the grading process stopped while grading it (killed, or out "
+                               "of memory); grade it again with --force")  # fmt: skip
+            yield job.write(replace(grader_failure(p, why, job.opts), submission=n), True)
+        alone = bool(pending) and died is None
+
+
+def _pool(ctx, job: _Job, todo: list, workers: int, alone: bool):
+    """Grade todo in `workers` processes, yielding each result; returns what is left to grade
+    after the pool broke, and (alone) the submission that was being graded when it did."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    left, died = [], None
+    with ProcessPoolExecutor(
+        min(workers, len(todo)), mp_context=ctx, initializer=_slot_start, initargs=(job,)
+    ) as pool:
+        futures = {pool.submit(_slot_one, p, n): (p, n) for p, n in todo}
+        for f in futures if alone else as_completed(futures):  # alone: in the order they ran
+            try:
+                yield f.result()
+            except BrokenProcessPool:
+                if alone and died is None:
+                    died = futures[f]
+                else:
+                    left.append(futures[f])
+    return sorted(left, key=todo.index), died
+
+
+_SLOT: dict = {}  # in a grading process of a batch: its job and its oracles
+
+
+def _slot_start(job: _Job):
+    _SLOT.update(job=job, oracle=_oracles(job.opts))
+
+
+def _slot_one(path: Path, name: str):
+    return _SLOT["job"].one(path, name, _SLOT["oracle"])
 
 
 class GraderFailed(Exception):

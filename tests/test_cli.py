@@ -183,3 +183,56 @@ def test_the_data_flags_are_generic():
     args = parser().parse_args(["gradescope", "x.zip", "--with-data", "--data", "d"])
     assert args.with_data and str(args.data) == "d"
     assert parser().parse_args(["data"]).assignment is None  # every assignment's datasets
+
+
+def test_two_workers_grade_exactly_as_one(tmp_path):
+    "The grading processes of --workers 2 give every submission the report one worker gives it."
+    from autograder.bank import cases, make_submission
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(get("minibatch").solution, subs / "alice.ipynb")
+    shutil.copy(get("minibatch").release, subs / "bob.ipynb")
+    bug = next(src for kind, _, src in cases(get("minibatch")) if kind == "bug")
+    make_submission(subs / "erin.ipynb", bug)
+    (subs / "carol.ipynb").write_text("not a notebook")
+    outs = {}
+    for w in ("1", "2"):
+        outs[w] = tmp_path / f"out{w}"
+        res = run("grade", str(subs), "--out", str(outs[w]), "--workers", w, "--seed", "3",
+                  "--no-training", "--no-feedback")  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        assert "[4/4]" in res.stdout
+    assert (outs["1"] / "grades.csv").read_text() == (outs["2"] / "grades.csv").read_text()
+    for name in ("alice", "bob", "carol", "erin"):
+        one, two = (json.loads((outs[w] / name / "report.json").read_text()) for w in ("1", "2"))
+        assert one["exercises"] == two["exercises"], name
+
+
+def test_a_grading_process_that_dies_costs_only_its_submission(tmp_path, monkeypatch):
+    import os
+    import threading
+
+    from autograder import batch
+
+    def dies(path, **kw):
+        if path.stem == "bob":
+            os._exit(9)  # what the kernel's OOM killer does to a grading process
+        return real(path, **kw)
+
+    real = batch.grade_notebook
+    monkeypatch.setattr(batch, "grade_notebook", dies)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # fork: the patch reaches the slots
+    paths = []
+    for name in ("alice", "bob", "dave"):
+        paths.append(tmp_path / f"{name}.ipynb")
+        shutil.copy(get("minibatch").release, paths[-1])
+    with pytest.raises(batch.GraderFailed, match="bob"):
+        batch.grade_batch(paths, tmp_path / "out", workers=2, progress=lambda *a: None,
+                          options=batch.Options(seed=0, training=False), feedback=False)  # fmt: skip
+    bob = json.loads((tmp_path / "out" / "bob" / "report.json").read_text())
+    assert "the grading process stopped" in bob["meta"]["grader_error"]
+    assert bob["score"] == 0
+    for name in ("alice", "dave"):  # queued in the same pool when it broke: graded again
+        r = json.loads((tmp_path / "out" / name / "report.json").read_text())
+        assert "grader_error" not in r["meta"] and r["max_score"] > 0, name

@@ -144,13 +144,14 @@ def grade_corpus(root: Path) -> Graded:
         mp.setattr(batch_mod, "grade_notebook", timed)
         t0 = time.monotonic()
         try:
-            g.batch_reports = grade_batch(
+            g.batch_reports = grade_batch(  # threads: `timed` records in this process
                 list(paths.values()),
                 out,
                 workers=WORKERS,
                 force=True,
                 options=OPTIONS,
                 progress=g.progress.append,
+                slots="threads",
             )
         except GraderFailed as e:
             g.batch_error = str(e)
