@@ -228,8 +228,9 @@ def test_a_grading_process_that_dies_costs_only_its_submission(tmp_path, monkeyp
         paths.append(tmp_path / f"{name}.ipynb")
         shutil.copy(get("minibatch").release, paths[-1])
     with pytest.raises(batch.GraderFailed, match="bob"):
+        opts = batch.Options(seed=0, training=False)
         batch.grade_batch(paths, tmp_path / "out", workers=2, progress=lambda *a: None,
-                          options=batch.Options(seed=0, training=False), feedback=False)  # fmt: skip
+                          options=opts, feedback=False)  # fmt: skip
     bob = json.loads((tmp_path / "out" / "bob" / "report.json").read_text())
     assert "the grading process stopped" in bob["meta"]["grader_error"]
     assert bob["score"] == 0
