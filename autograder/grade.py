@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autograder import assignment as asg
-from autograder import forbidden, hints, parsing, policy, scoring
+from autograder import early, forbidden, hints, parsing, policy, scoring
 from autograder.extract import Submission, extract
 from autograder.model import NOT_IMPLEMENTED, CheckResult, ProbeError, Report
 from autograder.sandbox import Limits, WorkerGone, WorkerProcess, wait_ready
@@ -76,6 +76,15 @@ class Session:
         self._watchdog = threading.Timer(opts.submission_timeout, self._expire)
         self._watchdog.daemon = True
         self._watchdog.start()
+        # the cells, and a question known in advance, asked from a thread while this process
+        # imports torch and collects the tests (begin); every other use of the worker waits
+        self._early: threading.Thread | None = None
+        self._cells_ran = threading.Event()
+        self._early_error: Exception | None = None
+        self._asked_early = None  # (the request's fingerprint, its worker) while unclaimed
+        self._early_answer = None  # ("ok", answer) or ("gone", WorkerGone), once it came
+        self.asked_early = False  # whether the first question took the early answer
+        self.closing = False
 
     def expired(self) -> bool:
         return time.monotonic() >= self.deadline
@@ -88,6 +97,8 @@ class Session:
 
     def spawn(self):
         "Start a worker process without waiting for it (it takes a second to import torch)."
+        if self.closing:
+            raise WorkerGone("the grading was over")
         if self.expired():
             raise WorkerGone(self.expired_reason)
         self.restarts += 1
@@ -111,6 +122,14 @@ class Session:
 
     def ensure(self) -> WorkerProcess:
         "A worker that has run the submission's cells: the current one, or a new one."
+        if self._early is not None:
+            self._cells_ran.wait()
+            if self._early_error is not None:
+                e, self._early_error = self._early_error, None
+                raise e
+        return self._ensure()
+
+    def _ensure(self) -> WorkerProcess:
         if self.worker is None or self.worker.proc.poll() is not None:
             self.spawn()
         if not self.ready:
@@ -143,7 +162,7 @@ class Session:
                         else f"running cell {gid!r} {err.reason}"
                     )
                     self.worker = None
-                    return self.ensure()
+                    return self._ensure()
                 if not ans.get("ok"):
                     self.cell_error[gid] = _cell_message(gid, ans)
                 elif _int(ans.get("rss")) - before > self.opts.cell_memory_bytes:
@@ -155,10 +174,73 @@ class Session:
                     )
                     self.worker.close()  # start afresh without it, so other cells have room
                     self.worker = None
-                    return self.ensure()
+                    return self._ensure()
                 before = max(before, _int(ans.get("rss")))
             if gid in self.cell_error:
                 self._stand_in(gid, e.defines)
+
+    def begin(self, first: dict | None = None):
+        """Run the cells as soon as the worker is up, from a thread, and then ask `first` (the
+        question the last grading asked first: early.record) unless a cell it needs failed.
+        The parent meanwhile imports torch and collects the tests; `ensure` waits for the cells,
+        and `_ask` takes the early answer only for exactly the same request."""
+        files = [a["file"] for a in first["args"] if isinstance(a, dict)] if first else []
+        staged = [self._stage(f) for f in files]  # here, before the tests stage theirs
+        self._early = threading.Thread(target=self._begin, args=(first, staged), daemon=True)
+        self._early.start()
+
+    def _begin(self, first: dict | None, staged: list[str]):
+        from autograder import early
+
+        try:
+            self._ensure()
+            if first is None or any(g in self.cell_error for g in first["needs"]):
+                return
+            w, names = self.worker, iter(staged)
+            args = [
+                os.path.join(w.inside(self.stage), next(names)) if isinstance(a, dict) else a
+                for a in first["args"]
+            ]
+            req = early.request(first["probe"], args, first["seed"], first["forbid"])
+            self._asked_early = early.fingerprint(req, first["timeout"]), w
+        except Exception as e:  # WorkerGone, a broken setup cell: the first `ensure` raises it
+            self._early_error = e
+            return
+        finally:
+            self._cells_ran.set()
+        try:
+            self._early_answer = ("ok", w.request(req, first["timeout"]))
+        except WorkerGone as e:
+            self._early_answer = ("gone", e)
+
+    def _claim(self, req: dict, timeout: float):
+        """The early answer if req is the question asked early, else None (and the early
+        question is dropped: its worker killed if it is still answering)."""
+        from autograder import early
+
+        if self._asked_early is None:
+            return None
+        fp, w = self._asked_early
+        if w is self.worker and early.same(req, timeout, fp):
+            self._early.join()
+            self._asked_early, self.asked_early = None, True
+            return self._early_answer
+        self._drop_early()
+        return None
+
+    def _drop_early(self):
+        """Forget the question asked early, and the worker it was asked of (it is no longer
+        fresh, and may still be answering): the next use starts another, a planned start."""
+        if self._asked_early is None:
+            return
+        _, w = self._asked_early
+        self._asked_early = None
+        w.kill()
+        self._early.join()
+        if w is self.worker:
+            w.close()
+            self.worker = None
+            self.restarts -= 1
 
     def _stand_in(self, gid: str, names: tuple[str, ...]):
         "Define a failed cell's names as placeholders, so later cells that mention them still run."
@@ -208,19 +290,18 @@ class Session:
             return self._ask(probe, args, seed, forbid, timeout)
 
     def _ask(self, probe: str, args, seed: int, forbid: list[str], timeout: float):
+        from autograder import early
+
+        req = early.request(probe, args, seed, forbid)
         try:
             w = self.ensure()
+            got = self._claim(req, timeout)
+            if got is not None and got[0] == "gone":
+                raise got[1]
+            if got is None:
+                w = self.ensure()  # a worker still answering the early question was stopped
             self.answered = True
-            ans = w.request(
-                {
-                    "op": "probe",
-                    "name": probe,
-                    "args": list(args),
-                    "seed": seed,
-                    "forbidden": forbid,
-                },
-                timeout,
-            )
+            ans = got[1] if got is not None else w.request(req, timeout)
         except WorkerGone as e:
             self.worker = None
             return ProbeError(e.reason, "WorkerGone"), []
@@ -234,6 +315,8 @@ class Session:
 
     def origins(self, names: list[str]) -> dict:
         try:
+            self.ensure()
+            self._drop_early()
             ans = self.ensure().request({"op": "origins", "names": names}, 10)
             return ans if isinstance(ans, dict) else {}
         except WorkerGone:
@@ -243,6 +326,9 @@ class Session:
     def peak_mib(self) -> float | None:
         "The worker's peak resident memory, as it reports it (for benchmarks, not for scores)."
         try:
+            if self._early is not None and self._early.is_alive():
+                return None  # still running the cells or the early question: not measured
+            self._drop_early()
             peak = self.worker.request({"op": "ping"}, 5).get("peak")
         except (WorkerGone, AttributeError):
             return None
@@ -250,6 +336,12 @@ class Session:
 
     def close(self):
         self._watchdog.cancel()
+        self.closing = True  # no worker starts from here on (the cells' thread may try)
+        while self._early is not None and self._early.is_alive():
+            for w in (self.worker, self.standby):
+                if w is not None:
+                    w.kill()
+            self._early.join(0.1)
         for w in (self.worker, self.standby):
             if w is not None:
                 w.close()
@@ -292,8 +384,11 @@ def grade_notebook(
     session = Session(sub, opts)
     meta = {"assignment": a.name, "seed": opts.seed, "hidden": opts.hidden, "notes": sub.notes}
     try:
+        first = early.key(a.name, str(a.tests), opts.hidden, opts.training, opts.device,
+                          str(opts.data), opts.probe_timeout)  # fmt: skip
         if not sub.error:
             session.spawn()  # it imports torch on one core while we do on the other
+            session.begin(early.load(first))  # its cells, and the question it will be asked first
         import torch
 
         from autograder.oracle import Oracle
@@ -314,8 +409,9 @@ def grade_notebook(
         else:
             if oracle is None or getattr(oracle, "assignment", a.name) != a.name:
                 oracle = Oracle(opts.recorded, a.name)
-            results, records = _run_tests(a, sub, session, opts, oracle)
+            results, records = _run_tests(a, sub, session, opts, oracle, first)
             meta["cell_errors"] = dict(session.cell_error)
+            meta["asked_early"] = session.asked_early  # the first question, asked from a record
             if session.instructor_errors:
                 meta["instructor_errors"] = session.instructor_errors
             meta.update({k: v for k, v in records.items() if k not in meta})
@@ -350,7 +446,7 @@ def _all_fail(tests, a: asg.Assignment, opts: Options, why: str) -> list[CheckRe
 
 
 def _run_tests(
-    a: asg.Assignment, sub: Submission, session: Session, opts: Options, reference
+    a: asg.Assignment, sub: Submission, session: Session, opts: Options, reference, first: str
 ) -> list[CheckResult]:
     "The assignment's pytest tests, run here against the worker's answers (autograder.runner)."
     from autograder.runner import Grading, run_tests
@@ -385,6 +481,8 @@ def _run_tests(
     )
     say("checks", 0, 1)
     run_tests(a.tests, g, hidden=opts.hidden)
+    if g.first is not False and not g.errors:  # what the next grading will ask early
+        early.save(first, g.first)
     out = list(g.results)
     out += _gates(a, sub, session, g.seen_forbidden, g.stubs)
     say("done", 1, 1)

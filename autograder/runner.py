@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import parsing, protocol
+from autograder import early, parsing, protocol
 from autograder.model import CheckResult
 from autograder.testing import CheckFailed, File, ProbeError
 
@@ -164,6 +164,9 @@ class Grading:
         self.tests_dir: Path | None = None
         self.cache = cache if cache is not None else {}  # reference answers, shared by a batch
         self.asked: dict = {}  # the student's answers, by call: a question is asked once
+        # the first question asked of the worker, as autograder.early keeps it for the next
+        # grading to ask early (None: hidden, or not plain data); False until one is asked
+        self.first: dict | None | bool = False
 
     # --- pytest hooks --------------------------------------------------------------------------
 
@@ -305,6 +308,11 @@ class Grading:
         done = self.asked.get((t.exercise, key, rng))
         if done is not None and done[0] != t.name:
             return done[1]
+        if self.first is False:
+            limit, names = self._limits(t, timeout)
+            self.first = None if t.hidden else early.record(
+                probe, args, rng, names, limit, self.needs(t.exercise)
+            )  # fmt: skip
         files = [a.path for a in args if isinstance(a, File)]
         if files or fresh:
             try:
@@ -326,10 +334,7 @@ class Grading:
             )
         if s.expired():
             return ProbeError(s.expired_reason, "WorkerGone", gid)
-        timeout = timeout or 20.0
-        if self.probe_timeout and not t.training:
-            timeout = min(timeout, self.probe_timeout)
-        names = self.runtime_names(gid)
+        timeout, names = self._limits(t, timeout)
         got, seen = s.ask(probe, list(args), rng, names, timeout)
         if isinstance(got, ProbeError):
             got.exercise = gid
@@ -339,6 +344,13 @@ class Grading:
                 self.stubs[gid] = got.message
         self.seen_forbidden.setdefault(gid, set()).update(_watched(seen, names))
         return got
+
+    def _limits(self, t: Test, timeout) -> tuple[float, list[str]]:
+        "A probe's time limit, and the names the worker watches while it answers."
+        timeout = timeout or 20.0
+        if self.probe_timeout and not t.training:
+            timeout = min(timeout, self.probe_timeout)
+        return timeout, self.runtime_names(t.exercise)
 
     def kept(self, t: Test, probe: str, args):
         "The reference's answer, kept on disk across gradings; None without a reference."
