@@ -384,8 +384,7 @@ def grade_notebook(
     session = Session(sub, opts)
     meta = {"assignment": a.name, "seed": opts.seed, "hidden": opts.hidden, "notes": sub.notes}
     try:
-        first = early.key(a.name, str(a.tests), opts.hidden, opts.training, opts.device,
-                          str(opts.data), opts.probe_timeout)  # fmt: skip
+        first = first_key(a, opts)
         if not sub.error:
             session.spawn()  # it imports torch on one core while we do on the other
             session.begin(early.load(first))  # its cells, and the question it will be asked first
@@ -428,6 +427,12 @@ def grade_notebook(
         worker_restarts=max(session.restarts, 0),
     )
     return _report(sub.name, a, results, meta)
+
+
+def first_key(a: asg.Assignment, opts: Options) -> str:
+    "Which record of a first question (autograder.early) a grading with these options uses."
+    return early.key(a.name, str(a.tests), opts.hidden, opts.training, opts.device,
+                     str(opts.data), opts.probe_timeout)  # fmt: skip
 
 
 def _report(name: str, a: asg.Assignment, results: list[CheckResult], meta: dict) -> Report:
