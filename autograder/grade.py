@@ -486,7 +486,10 @@ def _run_tests(
     )
     say("checks", 0, 1)
     run_tests(a.tests, g, hidden=opts.hidden)
-    if g.first is not False and not g.errors:  # what the next grading will ask early
+    # what the next grading will ask early: learnt only where every cell ran (where one did not,
+    # its tests ask nothing and the first question is another's: a record that flips between
+    # the two costs the next grading a worker)
+    if g.first is not False and not g.errors and not session.cell_error:
         early.save(first, g.first)
     out = list(g.results)
     out += _gates(a, sub, session, g.seen_forbidden, g.stubs)

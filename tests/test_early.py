@@ -141,6 +141,9 @@ def test_a_run_whose_cells_failed_is_not_asked_early(solution, records, tmp_path
     r = graded(make_submission(tmp_path / "nb.ipynb", {"sampler": broken}))
     assert r.meta["asked_early"] is False
     assert "needs your sampler cell(s)" in r.exercises[RUN].checks[0].message
+    # its first question was another test's: not learnt, the next grading still asks the run
+    [f] = records.iterdir()
+    assert json.loads(f.read_text()) == solution[1]
 
 
 def test_closing_while_the_early_question_runs_stops_its_worker(solution):
