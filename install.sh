@@ -8,8 +8,14 @@ if [ "$(id -u)" = 0 ] && ! command -v bwrap >/dev/null && command -v apt-get >/d
   (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null \
     || echo "note: bubblewrap not installed; workers run as plain processes" >&2
 fi
-python3 -m venv .venv
-# CPU torch first: a bare `torch` requirement would pull a multi-GB CUDA build
-.venv/bin/pip install -q "${TORCH_SPEC:-torch==2.13.0}"
-.venv/bin/pip install -q -e '.[dev]'
+[ -x .venv/bin/python ] || python3 -m venv .venv
+# Re-running on a set-up checkout leaves the environment alone (nothing is reinstalled under a
+# running kit) unless pyproject.toml or TORCH_SPEC changed since the last install.
+stamp=$( (cat pyproject.toml; echo "${TORCH_SPEC:-torch==2.13.0}") | sha256sum | cut -c1-16)
+if [ "$(cat .venv/.installed 2>/dev/null)" != "$stamp" ] || ! .venv/bin/python -c 'import autograder, torch' 2>/dev/null; then
+  # CPU torch first: a bare `torch` requirement would pull a multi-GB CUDA build
+  .venv/bin/pip install -q "${TORCH_SPEC:-torch==2.13.0}"
+  .venv/bin/pip install -q -e '.[dev]'
+  echo "$stamp" > .venv/.installed
+fi
 .venv/bin/autograder data

@@ -75,8 +75,14 @@ def record(probe: str, args, seed: int, forbid: list[str], timeout: float, needs
         else:
             return None
     return _checked(
-        {"probe": probe, "args": out, "seed": seed, "forbid": list(forbid),
-         "timeout": timeout, "needs": list(needs)}  # fmt: skip
+        {
+            "probe": probe,
+            "args": out,
+            "seed": seed,
+            "forbid": list(forbid),
+            "timeout": timeout,
+            "needs": list(needs),
+        }  # fmt: skip
     )
 
 
@@ -108,8 +114,10 @@ def _checked(rec) -> dict | None:
         isinstance(rec.get("probe"), str)
         and isinstance(rec.get("args"), list)
         and all(
-            type(a) in PLAIN or (isinstance(a, dict) and list(a) == ["file"]
-                                 and isinstance(a["file"], str))  # fmt: skip
+            type(a) in PLAIN
+            or (
+                isinstance(a, dict) and list(a) == ["file"] and isinstance(a["file"], str)
+            )  # fmt: skip
             for a in rec["args"]
         )
         and type(rec.get("seed")) is int

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import threading
 from pathlib import Path
 
 import nbformat
@@ -66,5 +68,12 @@ def release(assignment: Assignment, out_dir: Path | None = None) -> Path:
     nb = stamp(release_notebook(nbformat.read(assignment.solution, as_version=4)), assignment.name)
     path = Path(out_dir) / assignment.notebook if out_dir else assignment.release
     path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)  # sorted keys, fixed indent: the same notebook gives the same bytes
+    # sorted keys, fixed indent: the same notebook gives the same bytes; written beside and
+    # renamed, so whoever reads the notebook meanwhile gets the old one or the new one, whole
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        nbformat.write(nb, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path

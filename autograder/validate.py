@@ -204,32 +204,14 @@ def validate(name: str | None = None, training: bool = True, workers: int = 2, s
     oracle = _Locked(lambda name: Oracle(None, name or a.name), threading.Lock())
     opts = Options(seed=0, assignment=a.name)
     problems: list[str] = []
-    sol = grade_notebook(a.solution, training=training, options=opts, oracle=oracle)
-    problems += [f"solution lost points: {p}" for p in full_marks(sol)]
-    # mistakes in the folder's own tests (a test that raised, no points marker): the instructor's
-    problems += [f"in the tests: {e}" for e in sol.meta.get("instructor_errors", [])]
-    from autograder.runner import collect
-
-    public = {t.exercise for t, _ in collect(a.tests, hidden=False)}
-    problems += [
-        f"exercise {gid!r} has no public test: add {a.tests / f'test_{gid}.py'}"
-        for gid in a.ids
-        if gid not in public
-    ]
-    say(f"solution: {sol.score:g} / {sol.max_score:g}")
-    stub = grade_notebook(a.release, training=training, options=opts, oracle=oracle)
-    problems += [f"stubs scored {stub.score:g}, expected 0"] if stub.score else []
-    silent = [
-        f"{g}·{c.name}"
-        for g, e in stub.exercises.items()
-        for c in e.checks
-        if c.max_score and "not implemented yet" not in c.message
-    ]
-    problems += (
-        [f"stub checks without 'not implemented yet': {', '.join(silent[:8])}"] if silent else []
-    )
-    say(f"stubs:    {stub.score:g} / {stub.max_score:g}")
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(workers) as pool:
+        # the solution and the stubs (with their training runs) first, the bank behind them
+        sol_job = pool.submit(
+            grade_notebook, a.solution, training=training, options=opts, oracle=oracle
+        )
+        stub_job = pool.submit(
+            grade_notebook, a.release, training=training, options=opts, oracle=oracle
+        )
         # the bugs go in packed notebooks (bank.bug_groups): one worker for many bugs
         jobs = [
             (kind, label, pool.submit(_grade, Path(tmp) / f"{i}.ipynb", src, oracle, a))
@@ -241,6 +223,34 @@ def validate(name: str | None = None, training: bool = True, workers: int = 2, s
             for i, group in enumerate(pack([lb for k, lb, _ in cases(a) if k == "bug"]))
             for src in [{gid: bug.source for gid, bug in group}]
         ]
+        sol = sol_job.result()
+        problems += [f"solution lost points: {p}" for p in full_marks(sol)]
+        # mistakes in the folder's own tests (a test that raised, no points marker): the
+        # instructor's
+        problems += [f"in the tests: {e}" for e in sol.meta.get("instructor_errors", [])]
+        from autograder.runner import collect
+
+        public = {t.exercise for t, _ in collect(a.tests, hidden=False)}
+        problems += [
+            f"exercise {gid!r} has no public test: add {a.tests / f'test_{gid}.py'}"
+            for gid in a.ids
+            if gid not in public
+        ]
+        say(f"solution: {sol.score:g} / {sol.max_score:g}")
+        stub = stub_job.result()
+        problems += [f"stubs scored {stub.score:g}, expected 0"] if stub.score else []
+        silent = [
+            f"{g}·{c.name}"
+            for g, e in stub.exercises.items()
+            for c in e.checks
+            if c.max_score and "not implemented yet" not in c.message
+        ]
+        problems += (
+            [f"stub checks without 'not implemented yet': {', '.join(silent[:8])}"]
+            if silent
+            else []
+        )
+        say(f"stubs:    {stub.score:g} / {stub.max_score:g}")
         fired: set[str] = set()  # hints some bug showed and claims
         for kind, label, fut in jobs:
             r = fut.result()

@@ -1,6 +1,13 @@
-"""Shared fixtures: grading costs a worker process, so reports are graded once per session."""
+"""Shared fixtures: grading costs a worker process, so reports are graded once per session.
+
+The suite runs on both cores (`-n 2 --dist loadfile` in pyproject.toml): a file's tests stay on
+one pytest worker, so its module and session fixtures are built once, and the files that take
+longest are handed out first, so neither core idles at the end waiting for one of them.
+"""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -8,6 +15,52 @@ from autograder.assignment import get
 from autograder.grade import Options, grade_notebook
 
 SEED = 1234
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # two test processes share the two cores: one torch thread in each, and in every process
+    # they start (a Jupyter kernel, a command line), or each waits on the other's threads
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    import torch
+
+    torch.set_num_threads(1)
+# the longest first (from --durations): the hostile corpus is graded once in one batch (about
+# 110 s), the README blocks run whole user paths; the rest in file order
+FIRST = [
+    "tests/hostile/test_hostile.py",
+    "tests/test_readme.py",
+    "tests/test_selfcheck.py",
+    "tests/test_workflows.py",
+    "tests/test_cli.py",
+    "tests/test_plugin.py",
+    "tests/test_validate.py",
+]
+APART = ("tests/test_readme.py",)  # independent blocks, minutes in all: each test its own unit
+
+
+def _file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(items):
+    "The order work is handed out in (with --no-loadscope-reorder)."
+    items.sort(key=lambda i: FIRST.index(_file(i.nodeid)) if _file(i.nodeid) in FIRST else 99)
+
+
+try:
+    from xdist.scheduler import LoadFileScheduling
+except ImportError:  # plain pytest: one process, nothing to schedule
+    pass
+else:
+
+    class _Scheduling(LoadFileScheduling):
+        "xdist's loadfile, except that a file in APART hands out each test on its own."
+
+        def _split_scope(self, nodeid: str) -> str:
+            return nodeid if _file(nodeid) in APART else _file(nodeid)
+
+    def pytest_xdist_make_scheduler(config, log):
+        if config.getvalue("dist") == "loadfile":
+            return _Scheduling(config, log)
 
 
 @pytest.fixture(scope="session")

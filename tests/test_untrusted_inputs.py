@@ -19,7 +19,7 @@ import pytest
 
 from autograder import escape, report, scoring
 from autograder.assignment import get
-from autograder.batch import safe_name, submission_names
+from autograder.batch import code_size, safe_name, submission_names
 from autograder.cli import main
 from autograder.extract import MAX_CELL_CHARS, extract
 from autograder.feedback import html, markdown
@@ -62,6 +62,26 @@ def test_every_ipynb_entry_gets_a_report_and_nothing_leaves_out(tmp_path):
         assert reports[f]["score"] == 0
         assert kind in json.dumps(reports[f]), f
     assert reports["normal"]["max_score"] > 0
+
+
+def test_batch_order_reads_only_regular_notebooks_and_puts_stubs_last(tmp_path):
+    "--workers N grades the most code first; sizing a batch opens nothing odd and never fails."
+    os.mkfifo(tmp_path / "fifo.ipynb")
+    (tmp_path / "zero.ipynb").symlink_to("/dev/zero")
+    (tmp_path / "dir.ipynb").mkdir()
+    odd = {
+        "garbage.ipynb": b"\x00{not json",
+        "list.ipynb": b"[1, 2]",
+        "cells.ipynb": b'{"cells": {"a": 1}}',
+        "ints.ipynb": b'{"cells": [{"cell_type": "code", "source": [1, 2]}]}',
+        "deep.ipynb": b"[" * 100_000,
+    }
+    for name, data in odd.items():
+        (tmp_path / name).write_bytes(data)
+    for p in sorted(tmp_path.iterdir()):
+        assert code_size(p) == 0, p.name
+    a = get("minibatch")
+    assert code_size(a.solution) > code_size(a.release) > 0
 
 
 def test_names_are_single_distinct_safe_folders(tmp_path):
