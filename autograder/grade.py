@@ -190,8 +190,6 @@ class Session:
         self._early.start()
 
     def _begin(self, first: dict | None, staged: list[str]):
-        from autograder import early
-
         try:
             self._ensure()
             if first is None or any(g in self.cell_error for g in first["needs"]):
@@ -216,8 +214,6 @@ class Session:
     def _claim(self, req: dict, timeout: float):
         """The early answer if req is the question asked early, else None (and the early
         question is dropped: its worker killed if it is still answering)."""
-        from autograder import early
-
         if self._asked_early is None:
             return None
         fp, w = self._asked_early
@@ -290,8 +286,6 @@ class Session:
             return self._ask(probe, args, seed, forbid, timeout)
 
     def _ask(self, probe: str, args, seed: int, forbid: list[str], timeout: float):
-        from autograder import early
-
         req = early.request(probe, args, seed, forbid)
         try:
             w = self.ensure()
