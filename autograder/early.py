@@ -82,7 +82,7 @@ def record(probe: str, args, seed: int, forbid: list[str], timeout: float, needs
             "forbid": list(forbid),
             "timeout": timeout,
             "needs": list(needs),
-        }  # fmt: skip
+        }
     )
 
 
@@ -115,9 +115,7 @@ def _checked(rec) -> dict | None:
         and isinstance(rec.get("args"), list)
         and all(
             type(a) in PLAIN
-            or (
-                isinstance(a, dict) and list(a) == ["file"] and isinstance(a["file"], str)
-            )  # fmt: skip
+            or (isinstance(a, dict) and list(a) == ["file"] and isinstance(a["file"], str))
             for a in rec["args"]
         )
         and type(rec.get("seed")) is int

@@ -225,8 +225,7 @@ def validate(name: str | None = None, training: bool = True, workers: int = 2, s
         ]
         sol = sol_job.result()
         problems += [f"solution lost points: {p}" for p in full_marks(sol)]
-        # mistakes in the folder's own tests (a test that raised, no points marker): the
-        # instructor's
+        # the instructor's mistakes in the folder's tests (a test that raised, no points marker)
         problems += [f"in the tests: {e}" for e in sol.meta.get("instructor_errors", [])]
         from autograder.runner import collect
 
