@@ -26,13 +26,28 @@ class Functions(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
+AUTOGRAD = "torch.autograd (a gradient was computed by autograd while the probe ran)"
+FORWARD_AD = {"aten::_make_dual", "aten::_unpack_dual"}
+
+
+def autograd_ran(event: str) -> bool:
+    """A profiler event that only autograd makes: the engine's backward pass, a backward node run
+    by hand (`loss.grad_fn(...)`), or forward-mode AD (`torch.func.jvp`, `forward_ad`)."""
+    return (
+        event.startswith("autograd::engine")
+        or event in FORWARD_AD
+        or event.rstrip("0123456789").endswith("Backward")
+    )
+
+
 class Operators:
     """Sees the aten operators underneath, however they were reached (torch.ops, _VF, with torch
     functions disabled). The autograd profiler records them; a TorchDispatchMode would too, but
-    its first use imports torch._dynamo and sympy (0.9 s)."""
+    its first use imports torch._dynamo and sympy (0.9 s). Where torch.autograd is forbidden it
+    also sees autograd at work, however it was reached (a helper from another cell, a grad_fn)."""
 
-    def __init__(self, names, seen):
-        self.names, self.seen = names, seen
+    def __init__(self, names, seen, autograd=False):
+        self.names, self.seen, self.autograd = names, seen, autograd
 
     def __enter__(self):
         from torch.autograd import profiler
@@ -49,10 +64,12 @@ class Operators:
             return
         try:
             self.prof.__exit__(*exc)
-            found = {e.name.replace("::", ".") for e in self.prof.function_events}
+            events = {e.name for e in self.prof.function_events}
         except Exception:
             return
-        self.seen.update(found & self.names)
+        self.seen.update({e.replace("::", ".") for e in events} & self.names)
+        if self.autograd and any(autograd_ran(e) for e in events):
+            self.seen.add(AUTOGRAD)
 
 
 ACTIVE: list = []  # the monitors of the probe running now (the worker runs one at a time)
@@ -62,17 +79,18 @@ THREAD = "threading (a thread ran while the probe ran)"
 class Monitor:
     """Records forbidden calls while the student's code runs (torch.matmul inside their matmul).
 
-    Three layers: torch functions (a TorchFunctionMode, this thread only), aten operators (the
-    profiler), and, once `watch()` has run at worker start, the classes and functions of
-    torch.optim and torch.utils.data, and every thread started or running during the probe (a
-    thread escapes the function mode, so a thread counts as forbidden by itself)."""
+    Three layers: torch functions (a TorchFunctionMode, this thread only), aten operators and
+    autograd's own work (the profiler), and, once `watch()` has run at worker start, the classes
+    and functions of torch.optim and torch.utils.data, and every thread started or running during
+    the probe (a thread escapes the function mode, so a thread counts as forbidden by itself)."""
 
     def __init__(self, forbidden=()):
         self.seen, names = set(), set(forbidden)
         aten = {n for n in names if n.startswith("aten.")}
         self.prefixes = tuple(sorted(names - aten))
         self.modes = [Functions(names - aten, self.seen)] if names - aten else []
-        self.modes += [Operators(aten, self.seen)] if aten else []
+        autograd = "torch.autograd" in names
+        self.modes += [Operators(aten, self.seen, autograd)] if aten or autograd else []
 
     def note(self, name):
         "A watched torch.optim / torch.utils.data name was used: record it if it is forbidden."

@@ -504,6 +504,8 @@ def _watched(seen, names: list[str]) -> list[str]:
             re.fullmatch(r"[\w.]+", n)
             and any(n == w or n.startswith(w + ".") for w in names)
             or n.startswith("threading (a thread ran")
+            or n.startswith("torch.autograd (a gradient")
+            and "torch.autograd" in names
         )
     ]
 

@@ -226,3 +226,96 @@ def test_a_fit_that_takes_no_steps_fails_the_mnist_run_on_the_count(tmp_path):
         c.message
     )
     assert "test accuracy" not in c.message  # judged on the counts before accuracy
+
+
+# Helpers in the lin cell, where autograd is allowed, used by the exercises where it is not: the
+# source of those cells names nothing forbidden, so only the monitor can see autograd at work.
+AUTOGRAD_HELPERS = '''
+def lin(x, w, b):
+    return x @ w + b
+
+
+def _by_engine(f, *xs):
+    "Every gradient of f at xs by torch.autograd.grad, stored as .g."
+    ps = [torch.nn.Parameter(x.detach().clone()) for x in xs]
+    with torch.enable_grad():
+        loss = f(*ps)
+        for x, g in zip(xs, torch.autograd.grad(loss, ps)):
+            x.g = g.detach()
+    return loss.detach()
+
+
+def _by_node(f, x):
+    "The gradient of f at x by calling its graph's last node by hand, not through the engine."
+    p = torch.nn.Parameter(x.detach().clone())
+    with torch.enable_grad():
+        out = f(p)
+    return out.grad_fn(torch.ones_like(out))[0].detach()
+
+
+def _forward(f, x, t):
+    "The derivative of f at x along t, by forward-mode AD."
+    return torch.func.jvp(f, (x,), (t,))[1]
+'''
+
+AUTOGRAD_CELLS = {
+    "lin": AUTOGRAD_HELPERS,
+    "lin_grad": (
+        "def lin_grad(inp, out, w, b):\n"
+        "    inp.g = out.g @ w.t()\n"
+        "    w.g = inp.t() @ out.g\n"
+        "    eye = torch.eye(b.shape[0], dtype=b.dtype)\n"
+        "    f = lambda v: inp @ w + v\n"
+        "    b.g = torch.stack([(_forward(f, b, e) * out.g).sum() for e in eye])\n"
+    ),
+    "forward_and_backward": (
+        "def forward_and_backward(inp, targ, w1, b1, w2, b2):\n"
+        "    def f(inp, w1, b1, w2, b2):\n"
+        "        out = (inp @ w1 + b1).clamp_min(0) @ w2 + b2\n"
+        "        return (out[:, 0] - targ).pow(2).mean()\n"
+        "    return _by_engine(f, inp, w1, b1, w2, b2)\n"
+    ),
+    "layers": """
+class Relu:
+    def __call__(self, inp):
+        self.inp, self.out = inp, relu(inp)
+        return self.out
+
+    def backward(self):
+        self.inp.g = (self.inp > 0).float() * self.out.g
+
+
+class Lin:
+    def __init__(self, w, b):
+        self.w, self.b = w, b
+
+    def __call__(self, inp):
+        self.inp, self.out = inp, lin(inp, self.w, self.b)
+        return self.out
+
+    def backward(self):
+        lin_grad(self.inp, self.out, self.w, self.b)
+
+
+class Mse:
+    def __call__(self, inp, targ):
+        self.inp, self.targ = inp, targ
+        self.out = mse(inp, targ)
+        return self.out
+
+    def backward(self):
+        self.inp.g = _by_node(lambda v: mse(v, self.targ), self.inp)
+""",
+}
+
+
+def test_autograd_reached_through_another_cell_is_flagged_at_run_time(tmp_path):
+    # the engine, a graph node called by hand, forward mode: each costs its own exercise, not lin
+    path = make_submission(tmp_path / "nb.ipynb", AUTOGRAD_CELLS, base=get("backprop").solution)
+    r = grade(path, assignment="backprop")
+    for gid in ("lin_grad", "forward_and_backward", "layers"):
+        g = gate(r, gid)
+        assert not g.passed and "torch.autograd (a gradient was computed" in g.message, g.message
+        assert r.exercises[gid].score == 0
+    for gid in ("lin", "relu", "mse", "model"):
+        assert r.exercises[gid].score == r.exercises[gid].max_score, gid
