@@ -34,7 +34,9 @@ pytestmark = pytest.mark.hostile
 
 IDS = get("minibatch").ids
 CASE_SECONDS = 60.0  # per notebook, the slowest (a loop in every softmax call) takes about 40 s
-BATCH_SECONDS = 240.0  # the whole corpus, two at a time
+# the whole corpus, two at a time: a bound that says the batch ends, not a speed claim (it took
+# 107 s alone and 143-228 s beside the rest of the suite, on slower and faster days of one machine)
+BATCH_SECONDS = 480.0
 BWRAP = SANDBOXED
 ASPECTS = {"score", "message", "others", "time", "meta"}
 # What the worker may see of the environment (sandbox.worker_env), plus PWD that bwrap sets.
