@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
-import threading
 from pathlib import Path
 
 import nbformat
@@ -19,6 +17,7 @@ from nbgrader.preprocessors import (
 )
 
 from autograder.assignment import Assignment
+from autograder.report import atomic_write
 
 # nbgrader's own steps. Its generate_assignment runs a longer list (plus database steps) but ends
 # with the same cells: checksums are taken after solutions and hidden tests are gone.
@@ -68,12 +67,9 @@ def release(assignment: Assignment, out_dir: Path | None = None) -> Path:
     nb = stamp(release_notebook(nbformat.read(assignment.solution, as_version=4)), assignment.name)
     path = Path(out_dir) / assignment.notebook if out_dir else assignment.release
     path.parent.mkdir(parents=True, exist_ok=True)
-    # sorted keys, fixed indent: the same notebook gives the same bytes; written beside and
-    # renamed, so whoever reads the notebook meanwhile gets the old one or the new one, whole
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        nbformat.write(nb, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    # sorted keys, fixed indent: the same notebook gives the same bytes (nbformat.write's, with
+    # its final newline); written atomically, so whoever reads the notebook meanwhile gets the
+    # old one or the new one, whole
+    text = nbformat.writes(nb)
+    atomic_write(path, text if text.endswith("\n") else text + "\n")
     return path

@@ -18,12 +18,27 @@ from autograder.escape import csv_cell, xml_text
 from autograder.model import Report
 
 
+def _umask() -> int:
+    "This process's umask, read without changing it where Linux says it (/proc), else set back."
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, text: str | bytes) -> None:
-    "Write a whole file or nothing: a temporary file beside it, then a rename."
+    """Write a whole file or nothing: a temporary file beside it, then a rename. The file gets
+    the mode a plain open() would give it (0644 under the usual umask), not mkstemp's 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     data = text.encode("utf-8", errors="replace") if isinstance(text, str) else text
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from autograder.assignment import get
 from autograder.model import CheckResult, ExerciseResult, Report
+from autograder.release import release
 from autograder.report import (
     atomic_write,
     failures,
@@ -241,3 +243,17 @@ def test_failures_lists_each_failing_check_once():
     assert text.count("✗") == 3
     assert "✗ softmax · stable" in text and "✗ nll · large_batch" in text
     assert "correct" not in text
+
+
+@pytest.mark.parametrize("mask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_written_files_get_the_mode_the_umask_gives(tmp_path, mask, mode):
+    # reports, the class's grades.csv and released notebooks are read by others (a course's web
+    # page, a TA): a temporary file's 0600 must not stick to them
+    old = os.umask(mask)
+    try:
+        atomic_write(tmp_path / "grades.csv", "a,b\n")
+        path = release(get("backprop"), tmp_path / "released")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "grades.csv").stat().st_mode & 0o777 == mode
+    assert path.stat().st_mode & 0o777 == mode
