@@ -238,6 +238,13 @@ def code_size(path: Path) -> int:
         return 0
 
 
+def longest_first(todo: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    """The most code first (longest processing time first): the last to finish are quick ones, so
+    no worker idles at the end waiting for a training run that started late. Ties keep their
+    order (the batch's sorted one)."""
+    return sorted(todo, key=lambda t: -code_size(t[0]))
+
+
 def _each(job: _Job, todo: list[tuple[Path, str]], workers: int, slots: str):
     "Grade todo, `workers` at a time; yields each submission's (name, score, max, broke) as done."
     if workers <= 1 or len(todo) <= 1:
@@ -245,9 +252,7 @@ def _each(job: _Job, todo: list[tuple[Path, str]], workers: int, slots: str):
         for p, n in todo:
             yield job.one(p, n, oracle)
         return
-    # the biggest first (longest processing time first): the last to finish are quick ones, so
-    # no worker idles at the end waiting for a training run that started late
-    todo = sorted(todo, key=lambda t: -code_size(t[0]))
+    todo = longest_first(todo)
     if slots == "threads":
         oracle = _oracles(job.opts)
         with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -19,7 +19,7 @@ import pytest
 
 from autograder import escape, report, scoring
 from autograder.assignment import get
-from autograder.batch import code_size, safe_name, submission_names
+from autograder.batch import code_size, longest_first, safe_name, submission_names
 from autograder.cli import main
 from autograder.extract import MAX_CELL_CHARS, extract
 from autograder.feedback import html, markdown
@@ -82,6 +82,12 @@ def test_batch_order_reads_only_regular_notebooks_and_puts_stubs_last(tmp_path):
         assert code_size(p) == 0, p.name
     a = get("minibatch")
     assert code_size(a.solution) > code_size(a.release) > 0
+    # the order a --workers N batch hands them out: most code first, ties in the batch's order
+    todo = [(p, p.stem) for p in sorted(tmp_path.iterdir())]
+    todo[3:3] = [(a.release, "stub"), (a.solution, "full")]
+    order = [n for _, n in longest_first(todo)]
+    assert order[:2] == ["full", "stub"]
+    assert order[2:] == [p.stem for p in sorted(tmp_path.iterdir())]
 
 
 def test_names_are_single_distinct_safe_folders(tmp_path):
