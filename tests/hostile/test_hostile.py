@@ -35,7 +35,7 @@ pytestmark = pytest.mark.hostile
 IDS = get("minibatch").ids
 CASE_SECONDS = 60.0  # per notebook, the slowest (a loop in every softmax call) takes about 40 s
 # the whole corpus, two at a time: a bound that says the batch ends, not a speed claim (it took
-# 107 s alone and 143-228 s beside the rest of the suite, on slower and faster days of one machine)
+# 107-137 s alone and 143-228 s beside the rest of the suite, on faster and slower days here)
 BATCH_SECONDS = 480.0
 BWRAP = SANDBOXED
 ASPECTS = {"score", "message", "others", "time", "meta"}
