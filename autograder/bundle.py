@@ -23,7 +23,7 @@ STUDENT_MODULES = (
     "cli.py", "compare.py", "data.py", "escape.py", "extract.py", "feedback.py", "forbidden.py",
     "grade.py", "hints.py", "model.py", "oracle.py", "parsing.py", "policy.py", "probes.py",
     "protocol.py", "pytest_plugin.py", "report.py", "runner.py", "sandbox.py", "scoring.py",
-    "selfcheck.py", "testing.py", "worker.py",
+    "selfcheck.py", "template.py", "testing.py", "worker.py", "zygote.py",
 )  # fmt: skip
 
 CONFTEST = '''"""Loads the autograder's pytest plugin from this folder for plain `pytest`."""

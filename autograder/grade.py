@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autograder import assignment as asg
-from autograder import early, forbidden, hints, parsing, policy, scoring
+from autograder import early, forbidden, hints, parsing, policy, scoring, template
 from autograder.extract import Submission, extract
 from autograder.model import NOT_IMPLEMENTED, CheckResult, ProbeError, Report
 from autograder.sandbox import Limits, WorkerGone, WorkerProcess, wait_ready
@@ -62,8 +61,7 @@ class Session:
         self.memory_cap = "none"  # how the last worker's memory was capped: "cgroup" or "rlimit"
         # files a probe reads (testing.File) are linked into one folder that every worker of the
         # submission sees read-only, so a new file needs no restart; only the parent adds to it
-        self.stage = tempfile.mkdtemp(prefix="ag-stage-")
-        os.chmod(self.stage, 0o755)
+        self.stage = template.new_stage()  # where every worker, forked or cold, can see it
         self.files[self.stage] = None
         self.staged: dict[str, str] = {}  # file outside -> its name in the stage
         # a worker started in the background while the checks run, for a test that asks for a

@@ -155,6 +155,37 @@ class WorkerProcess:
         self.resp_r, resp_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        self.forked = False  # whether a template forked this worker (see autograder.template)
+        if self.cgroup is not None and self.isolation == "bwrap":
+            self.proc = self._fork(probes, (req_r, resp_w, out_w, err_w))
+        if not self.forked:
+            self.proc = self._cold(probes, (req_r, resp_w, out_w, err_w))
+        if self.cgroup is not None:  # removed when this object goes, or at exit, if not before
+            weakref.finalize(self, self.cgroup.remove, 2.0)
+        for fd in (req_r, resp_w, out_w, err_w):
+            os.close(fd)
+        self.stdout, self.stderr = Drain(out_r), Drain(err_r)
+
+    def _fork(self, probes, fds):
+        "A worker forked from this process's template, or None (then a cold one starts)."
+        from autograder import template
+
+        z = template.zygote_for(self.limits, probes)
+        inside = z.shown(self.files) if z is not None else None
+        if inside is None:
+            return None
+        try:
+            proc = z.fork(self.cgroup, fds)
+        except template.ZygoteFailed as e:
+            template.failed(self.limits, probes, str(e))
+            self.cgroup.kill()
+            return None
+        self.files, self.forked = inside, True
+        return proc
+
+    def _cold(self, probes, fds) -> subprocess.Popen:
+        "A new `python worker.py` under bubblewrap (or a plain process): it imports torch itself."
+        limits, (req_r, resp_w, out_w, err_w) = self.limits, fds
         argv = [str(req_r), str(resp_w), str(limits.threads), ""]
         if probes is not None:  # a copy beside the worker's own files, never the folder itself
             os.makedirs(os.path.join(self.home, "grader"), mode=0o755, exist_ok=True)
@@ -167,12 +198,7 @@ class WorkerProcess:
             self.files = {k: k for k in self.files}
             cmd = [sys.executable, "-I", "-X", "faulthandler", str(HERE / "worker.py"), *argv]
             cwd, env = self.home, worker_env(limits.threads, self.home)
-        self.proc = self._start(cmd, cwd, env, (req_r, resp_w), out_w, err_w)
-        if self.cgroup is not None:  # removed when this object goes, or at exit, if not before
-            weakref.finalize(self, self.cgroup.remove, 2.0)
-        for fd in (req_r, resp_w, out_w, err_w):
-            os.close(fd)
-        self.stdout, self.stderr = Drain(out_r), Drain(err_r)
+        return self._start(cmd, cwd, env, (req_r, resp_w), out_w, err_w)
 
     def _start(self, cmd, cwd, env, fds, out_w, err_w) -> subprocess.Popen:
         "Popen in the cgroup; without one (and with the tighter process limit) if joining fails."
@@ -265,7 +291,7 @@ class WorkerProcess:
             return self.deadline_reason  # the watchdog killed it at the submission's deadline
         if over := self._over_memory():
             return over
-        if self.isolation == "bwrap" and code > 128:
+        if self.isolation == "bwrap" and not self.forked and code > 128:
             code = -(code - 128)  # bubblewrap reports its child's death by signal N as 128 + N
         if code < 0:
             try:
@@ -282,10 +308,11 @@ class WorkerProcess:
 
     def kill(self):
         "Kill the whole process group, so children the student started die too."
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if not self.forked:  # a fork's processes are all in its cgroup (and its pid namespace)
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         if self.cgroup is not None:
             self.cgroup.kill()  # and any that left the group (setsid) but not the cgroup
         try:
@@ -416,8 +443,12 @@ class Cgroup:
 
     def join(self):
         "Move the calling process in (run in the child, before exec)."
+        self.move(os.getpid())
+
+    def move(self, pid: int):
+        "Move a process in; the processes it starts from then on are born in the group."
         for d in self.dirs:
-            (d / "cgroup.procs").write_text(str(os.getpid()))
+            (d / "cgroup.procs").write_text(str(pid))
 
     def oom_kills(self) -> int:
         "How many processes the kernel killed in this group for going over its memory limit."
@@ -565,13 +596,13 @@ def _masks(roots: list[str]) -> list[str]:
     return out
 
 
-def bwrap_command(w: WorkerProcess, argv: list[str]) -> list[str]:
+def bwrap_command(w, argv: list[str], script="worker.py", die_with_parent=True) -> list[str]:
     """The worker inside bubblewrap: new pid, net, ipc and uts namespaces; read-only system and
     Python; a private size-capped /tmp; only the worker's own files and the files it was shown."""
     grader = Path(w.home) / "grader"
     grader.mkdir(mode=0o755, exist_ok=True)
     os.chmod(w.home, 0o755)
-    for f in ("worker.py", "protocol.py", "probes.py"):
+    for f in ("worker.py", "protocol.py", "probes.py", "zygote.py"):
         shutil.copy(HERE / f, grader / f)
         os.chmod(grader / f, 0o644)
     cmd = [
@@ -581,7 +612,7 @@ def bwrap_command(w: WorkerProcess, argv: list[str]) -> list[str]:
         "--unshare-ipc",
         "--unshare-uts",
         "--unshare-cgroup-try",
-        "--die-with-parent",
+        *(["--die-with-parent"] if die_with_parent else []),
         "--new-session",
         "--ro-bind",
         "/usr",
@@ -616,4 +647,4 @@ def bwrap_command(w: WorkerProcess, argv: list[str]) -> list[str]:
         cmd += _ro(outside, inside)
         w.files[outside] = inside
     cmd += ["--chdir", "/tmp", *_drop()]
-    return cmd + [sys.executable, "-I", "-X", "faulthandler", "/grader/worker.py", *argv]
+    return cmd + [sys.executable, "-I", "-X", "faulthandler", f"/grader/{script}", *argv]

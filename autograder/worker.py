@@ -135,11 +135,12 @@ class Worker:
         return {"ok": False, "error": f"unknown request {op!r}"}
 
 
-def main(argv):
+def prepare(argv) -> Worker:
+    "Everything before the first request: load our modules and torch, hide the grader."
     here = os.path.dirname(os.path.abspath(__file__))
     protocol = load_by_path("_ag_protocol", os.path.join(here, "protocol.py"))
     probes = load_by_path("_ag_probes", os.path.join(here, "probes.py"))
-    rfd, wfd, threads = int(argv[1]), int(argv[2]), int(argv[3])
+    threads = int(argv[3])
     if len(argv) > 4 and argv[4]:
         load_assignment_probes(probes, argv[4])
     probes.torch.set_num_threads(threads)
@@ -147,7 +148,12 @@ def main(argv):
     sys.meta_path.insert(0, HideGrader())
     for mod in [m for m in sys.modules if m.split(".")[0] in HIDDEN_PACKAGES]:
         del sys.modules[mod]
-    worker = Worker(probes, protocol)
+    return Worker(probes, protocol)
+
+
+def serve(worker: Worker, rfd: int, wfd: int) -> int:
+    "Answer requests until the parent closes the request pipe."
+    protocol = worker.protocol
     while True:
         try:
             req = protocol.read_message(rfd)
@@ -170,6 +176,11 @@ def main(argv):
         except BaseException as e:  # an answer that cannot be encoded is reported, not fatal
             err = {"ok": False, "error": f"grader could not send: {e!r}", "id": rid}
             protocol.write_message(wfd, err)
+
+
+def main(argv):
+    "argv: this script, the request and answer fds, torch's threads, the assignment's probes."
+    return serve(prepare(argv), int(argv[1]), int(argv[2]))
 
 
 if __name__ == "__main__":

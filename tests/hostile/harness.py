@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import autograder.batch as batch_mod
+from autograder import template
 from autograder.assignment import ROOT, get
 from autograder.batch import GraderFailed, grade_batch
 from autograder.grade import Options
@@ -156,6 +157,7 @@ def grade_corpus(root: Path) -> Graded:
         except GraderFailed as e:
             g.batch_error = str(e)
         g.total_seconds = time.monotonic() - t0
+    template.close_all()  # the templates this run started live until asked, or until exit
     g.left_running = settle(str(homes), values["MARKER"])
     kill_leftovers(g.left_running)
     outside = ROOT / "tests" / "hostile" / f"FORGED-{values['MARKER']}.txt"

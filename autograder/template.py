@@ -1,0 +1,282 @@
+"""Workers forked from a template that has imported torch: tens of milliseconds instead of seconds.
+
+The parent's side of `zygote.py`. A template runs under the same bubblewrap command as a cold
+worker and is kept per grading process, one per (limits, probes file). Each fork gets its own
+namespaces, /tmp, /proc and cgroup (see zygote.py); this side hands it its pipes over a unix
+socket, moves it into the worker's cgroup before it may go on, and waits until it says it is
+ready. Anything that goes wrong makes that template unusable and the caller starts a cold worker
+instead: a fork is an optimisation, never a different verdict. AG_NO_ZYGOTE=1 turns it off.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+import select
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+
+class ZygoteFailed(Exception):
+    "The template could not start or could not fork; use a cold worker."
+
+
+class Forked:
+    "A forked worker, as much of a Popen as the sandbox uses: pid, poll, wait, returncode."
+
+    def __init__(self, pid: int, status: int):
+        self.pid, self.status, self.returncode = pid, status, None
+        self.buf = b""
+
+    def _read(self, timeout: float | None) -> bool:
+        "Read what the status pipe has; True once the worker's end is known."
+        if self.returncode is not None:
+            return True
+        ready, _, _ = select.select([self.status], [], [], timeout)
+        if not ready:
+            return False
+        chunk = os.read(self.status, 512)
+        self.buf += chunk
+        lines = [ln for ln in self.buf.split(b"\n")[:-1] if ln != b"+"]
+        if lines:
+            try:
+                self.returncode = int(lines[0])
+            except ValueError:
+                self.returncode = -9
+        elif not chunk:
+            self.returncode = -9  # its pid 1 died without a word: killed
+        if self.returncode is not None:
+            os.close(self.status)
+            return True
+        return False
+
+    def poll(self) -> int | None:
+        self._read(0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        end = None if timeout is None else time.monotonic() + timeout
+        while not self._read(None if end is None else max(0.0, end - time.monotonic())):
+            if end is not None and time.monotonic() >= end:
+                raise subprocess.TimeoutExpired("worker", timeout)
+        return self.returncode
+
+
+class Zygote:
+    "One template process and the socket it takes orders on."
+
+    def __init__(self, limits, probes: Path | None):
+        from autograder import sandbox
+
+        self.limits, self.lock = limits, threading.Lock()
+        self.home = tempfile.mkdtemp(prefix="ag-zygote-")
+        self.files: dict = {stages(): None}
+        self.cgroup = sandbox.Cgroup.create(sandbox.total_memory(limits), limits)
+        if self.cgroup is None:
+            raise ZygoteFailed("no cgroup for the template")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock = ours
+        argv = [str(theirs.fileno()), str(limits.threads), str(limits.tmp_bytes), ""]
+        if probes is not None:
+            os.makedirs(os.path.join(self.home, "grader"), mode=0o755, exist_ok=True)
+            shutil.copy(probes, os.path.join(self.home, "grader", "assignment_probes.py"))
+            argv[3] = "/grader/assignment_probes.py"
+        cmd = sandbox.bwrap_command(self, argv, script="zygote.py", die_with_parent=False)
+        err_r, err_w = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err_w,
+                cwd="/",
+                env=sandbox.worker_env(limits.threads, "/tmp"),
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+                preexec_fn=sandbox._limit(limits, self.cgroup),
+            )
+        finally:
+            theirs.close()
+            os.close(err_w)
+        self.stderr = sandbox.Drain(err_r)
+        self.pid = os.getpid()  # a grading process forked from ours must not use this template
+        self.broken = ""
+        ours.settimeout(120)
+        try:
+            hello = ours.recv(512)
+        except OSError as e:
+            hello = f"no answer ({e})".encode()
+        if hello != b"ready":
+            self.close()
+            self.stderr.join(2)
+            why = hello.decode("utf-8", "replace") or "exited"
+            raise ZygoteFailed(f"the template did not start: {why}\n{self.stderr.text()[-2000:]}")
+
+    def shown(self, files: dict) -> dict | None:
+        "Where a fork sees these files: only those under the stages root can be shown, else None."
+        root, inside = next(iter(self.files.items()))
+        out = {}
+        for f in files:
+            rel = os.path.relpath(os.path.realpath(f), root)
+            if rel == os.curdir or rel.startswith(os.pardir):
+                return None
+            out[f] = os.path.join(inside, rel)
+        return out
+
+    def fork(self, group, fds: tuple[int, int, int, int], timeout: float = 20.0) -> Forked:
+        "A new worker in `group` (a Cgroup) on these pipes (requests, answers, stdout, stderr)."
+        status_r, status_w = os.pipe()
+        go_r, go_w = os.pipe()
+        try:
+            with self.lock:
+                if self.broken:
+                    raise ZygoteFailed(self.broken)
+                try:
+                    self.sock.settimeout(timeout)
+                    socket.send_fds(self.sock, [b"fork"], [*fds, status_w, go_r])
+                    pid_inside = int(self.sock.recv(64))
+                except (OSError, ValueError) as e:
+                    self.broken = f"the template stopped answering ({e})"
+                    raise ZygoteFailed(self.broken) from None
+            os.close(status_w)
+            os.close(go_r)
+            status_w = go_r = -1
+            host = self._host_pid(pid_inside)
+            group.move(host)
+            os.write(go_w, b"g")
+            forked = Forked(host, status_r)
+            ready, _, _ = select.select([status_r], [], [], timeout)
+            line = os.read(status_r, 512) if ready else b"(no answer)"
+            if not line.startswith(b"+\n"):
+                group.kill()
+                raise ZygoteFailed(f"a fork did not start: {line.decode('utf-8', 'replace')}")
+            forked.buf = line
+            return forked
+        except BaseException:
+            for fd in (status_r, status_w, go_r):
+                if fd >= 0:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            raise
+        finally:
+            os.close(go_w)
+
+    def _host_pid(self, inside: int) -> int:
+        "The pid, as this process sees it, of the template's child numbered `inside` there."
+        for pid in self.cgroup.pids():
+            try:
+                text = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            for line in text.splitlines():
+                if line.startswith("NSpid:"):
+                    ids = line.split()[1:]
+                    if len(ids) >= 2 and int(ids[-1]) == inside:
+                        return pid
+        raise ZygoteFailed(f"the template's child {inside} is not in its cgroup")
+
+    def alive(self) -> bool:
+        return not self.broken and self.proc.poll() is None
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        self.cgroup.kill()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self.cgroup.remove()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+_templates: dict = {}
+_lock = threading.Lock()
+_stages_lock = threading.Lock()
+_stages: list[str] = []
+
+
+def zygote_for(limits, probes: Path | None) -> Zygote | None:
+    """This process's template for these limits and probes, started on first use; None where
+    templates are off (AG_NO_ZYGOTE, a GPU) or this one failed before (then always cold)."""
+    if os.environ.get("AG_NO_ZYGOTE") or limits.device != "cpu":
+        return None
+    stamp = os.stat(probes).st_mtime_ns if probes is not None else 0
+    key = (limits, str(probes), stamp)
+    with _lock:
+        z = _templates.get(key)
+        if z is None:
+            try:
+                z = Zygote(limits, probes)
+            except (ZygoteFailed, OSError, subprocess.SubprocessError) as e:
+                z = str(e) or type(e).__name__
+            _templates[key] = z
+        if isinstance(z, Zygote) and not z.alive():
+            z.close()
+            z = _templates[key] = z.broken or "the template exited"
+    return z if isinstance(z, Zygote) else None
+
+
+def failed(limits, probes: Path | None, why: str):
+    "Forget a template that could not fork: this process uses cold workers for its key from now."
+    stamp = os.stat(probes).st_mtime_ns if probes is not None else 0
+    with _lock:
+        z = _templates.get((limits, str(probes), stamp))
+        if isinstance(z, Zygote):
+            z.close()
+        _templates[(limits, str(probes), stamp)] = why
+
+
+def stages() -> str:
+    """The folder every worker of this process sees read-only, each submission's stage in it
+    under a random name: traversable (0711) but not listable, so no worker finds another's."""
+    with _stages_lock:
+        if not _stages or _stages[0] != str(os.getpid()):
+            _stages[:] = [str(os.getpid()), tempfile.mkdtemp(prefix="ag-stages-")]
+            os.chmod(_stages[1], 0o711)
+        return _stages[1]
+
+
+def new_stage() -> str:
+    "A fresh stage folder for one submission, under stages()."
+    path = os.path.join(stages(), secrets.token_hex(16))
+    os.mkdir(path, 0o755)
+    os.chmod(path, 0o755)
+    return path
+
+
+def _forget():
+    "In a process forked from ours (batch workers): the parent's templates are not ours."
+    global _lock, _stages_lock
+    _lock, _stages_lock = threading.Lock(), threading.Lock()
+    _templates.clear()
+
+
+def close_all():
+    "Stop this process's templates (at exit; or sooner, by a caller that wants none left)."
+    with _lock:
+        found = list(_templates.values())
+        _templates.clear()
+    for z in found:
+        if isinstance(z, Zygote) and z.pid == os.getpid():
+            z.close()
+
+
+def _at_exit():
+    close_all()
+    if _stages and _stages[0] == str(os.getpid()):
+        shutil.rmtree(_stages[1], ignore_errors=True)
+
+
+os.register_at_fork(after_in_child=_forget)
+atexit.register(_at_exit)
