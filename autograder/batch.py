@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from autograder import report, scoring
+from autograder import report, scoring, template
 from autograder.grade import Options, grade_notebook
 
 SUFFIX = ".ipynb"
@@ -247,6 +247,8 @@ def longest_first(todo: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
 
 def _each(job: _Job, todo: list[tuple[Path, str]], workers: int, slots: str):
     "Grade todo, `workers` at a time; yields each submission's (name, score, max, broke) as done."
+    if len(todo) > 1:
+        template.expect_many()  # its workers fork from a template from the first one on
     if workers <= 1 or len(todo) <= 1:
         oracle = _oracles(job.opts)
         for p, n in todo:
@@ -306,6 +308,7 @@ _SLOT: dict = {}  # in a grading process of a batch: its job and its oracles
 
 
 def _slot_start(job: _Job):
+    template.expect_many()
     _SLOT.update(job=job, oracle=_oracles(job.opts))
 
 

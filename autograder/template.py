@@ -204,17 +204,32 @@ _templates: dict = {}
 _lock = threading.Lock()
 _stages_lock = threading.Lock()
 _stages: list[str] = []
+_asked: set = set()  # keys a worker was asked for once already
+_many: list = []  # non-empty once this process said it will ask for many workers
 
 
-def zygote_for(limits, probes: Path | None) -> Zygote | None:
-    """This process's template for these limits and probes, started on first use; None where
-    templates are off (AG_NO_ZYGOTE, a GPU) or this one failed before (then always cold)."""
+def expect_many():
+    "This process will grade many submissions: start each template with its first worker."
+    _many[:] = [True]
+
+
+def zygote_for(limits, probes: Path | None, now: bool = False) -> Zygote | None:
+    """This process's template for these limits and probes; None where templates are off
+    (AG_NO_ZYGOTE, a GPU) or this one failed before (then always cold).
+
+    The first worker a process asks for starts cold, and the template only with the second
+    (or at once with `now`): a lone worker is quicker cold, since it imports torch while the
+    parent goes on, where waiting for a template would make the parent wait for that import.
+    A process that knows it will grade many (a batch) calls expect_many() and skips that."""
     if os.environ.get("AG_NO_ZYGOTE") or limits.device != "cpu":
         return None
     stamp = os.stat(probes).st_mtime_ns if probes is not None else 0
     key = (limits, str(probes), stamp)
     with _lock:
         z = _templates.get(key)
+        if z is None and not (now or _many) and key not in _asked:
+            _asked.add(key)
+            return None
         if z is None:
             try:
                 z = Zygote(limits, probes)
@@ -260,6 +275,7 @@ def _forget():
     global _lock, _stages_lock
     _lock, _stages_lock = threading.Lock(), threading.Lock()
     _templates.clear()
+    _asked.clear()
 
 
 def close_all():

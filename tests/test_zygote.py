@@ -36,6 +36,7 @@ def run(w: WorkerProcess, source: str, expr: str = "RESULT"):
 
 
 def forked(limits=LIMITS, **kw) -> WorkerProcess:
+    assert template.zygote_for(limits, kw.get("probes"), now=True) is not None
     w = WorkerProcess(limits, files={template.new_stage(): None}, **kw)
     assert w.forked, "the template did not fork this worker"
     wait_ready(w)
@@ -197,3 +198,15 @@ def test_a_template_that_died_is_replaced_by_cold_workers_not_by_errors():
         wait_ready(w)
         assert run(w, "RESULT = 2\n") == 2
     assert template.zygote_for(limits, None) is None  # this process stays cold for that key
+
+
+def test_the_first_worker_starts_cold_and_the_second_forks():
+    limits = Limits(processes=61)  # a key no other test has asked for
+    with WorkerProcess(limits, files={template.new_stage(): None}) as w:
+        assert not w.forked  # alone, a cold worker imports torch while the parent goes on
+        wait_ready(w)
+        assert run(w, "RESULT = 1\n") == 1
+    with WorkerProcess(limits, files={template.new_stage(): None}) as w:
+        assert w.forked
+        wait_ready(w)
+        assert run(w, "RESULT = 2\n") == 2
