@@ -177,7 +177,8 @@ class WorkerProcess:
         try:
             proc = z.fork(self.cgroup, fds)
         except template.ZygoteFailed as e:
-            template.failed(self.limits, probes, str(e))
+            if not e.once:  # the template itself is broken: this process goes cold for its key
+                template.failed(self.limits, probes, str(e))
             self.cgroup.kill()
             return None
         self.files, self.forked = inside, True
@@ -291,6 +292,8 @@ class WorkerProcess:
             return self.deadline_reason  # the watchdog killed it at the submission's deadline
         if over := self._over_memory():
             return over
+        if self.forked and self.proc.why:  # its pid 1 failed, and the namespace went with it
+            return f"the worker's sandbox stopped it ({self.proc.why}); grade it again"
         if self.isolation == "bwrap" and not self.forked and code > 128:
             code = -(code - 128)  # bubblewrap reports its child's death by signal N as 128 + N
         if code < 0:

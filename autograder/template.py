@@ -24,7 +24,13 @@ from pathlib import Path
 
 
 class ZygoteFailed(Exception):
-    "The template could not start or could not fork; use a cold worker."
+    """The template could not start or could not fork; use a cold worker. `once`: only this fork
+    failed (out of processes, say) and the template goes on; closing it would kill every worker
+    it forked, since they all live inside its pid namespace."""
+
+    def __init__(self, why: str, once: bool = False):
+        super().__init__(why)
+        self.once = once
 
 
 class Forked:
@@ -33,6 +39,7 @@ class Forked:
     def __init__(self, pid: int, status: int):
         self.pid, self.status, self.returncode = pid, status, None
         self.buf = b""
+        self.why = ""  # what its pid 1 said instead of an exit code (a sandbox step that failed)
 
     def _read(self, timeout: float | None) -> bool:
         "Read what the status pipe has; True once the worker's end is known."
@@ -48,7 +55,7 @@ class Forked:
             try:
                 self.returncode = int(lines[0])
             except ValueError:
-                self.returncode = -9
+                self.returncode, self.why = -9, lines[0].decode("utf-8", "replace")[1:300]
         elif not chunk:
             self.returncode = -9  # its pid 1 died without a word: killed
         if self.returncode is not None:
@@ -140,22 +147,33 @@ class Zygote:
                 try:
                     self.sock.settimeout(timeout)
                     socket.send_fds(self.sock, [b"fork"], [*fds, status_w, go_r])
-                    pid_inside = int(self.sock.recv(64))
-                except (OSError, ValueError) as e:
+                    said = self.sock.recv(512)
+                except OSError as e:
                     self.broken = f"the template stopped answering ({e})"
                     raise ZygoteFailed(self.broken) from None
+            if said.startswith(b"!"):
+                raise ZygoteFailed(f"the template could not fork: {said[1:].decode()}", once=True)
+            try:
+                pid_inside = int(said)
+            except ValueError:
+                self.broken = f"the template said {said[:80]!r}"
+                raise ZygoteFailed(self.broken) from None
             os.close(status_w)
             os.close(go_r)
             status_w = go_r = -1
             host = self._host_pid(pid_inside)
-            group.move(host)
+            try:
+                group.move(host)
+            except OSError as e:  # the child waits for "g" and leaves when go_w closes
+                raise ZygoteFailed(f"a fork could not join its cgroup ({e})", once=True) from None
             os.write(go_w, b"g")
             forked = Forked(host, status_r)
             ready, _, _ = select.select([status_r], [], [], timeout)
             line = os.read(status_r, 512) if ready else b"(no answer)"
             if not line.startswith(b"+\n"):
                 group.kill()
-                raise ZygoteFailed(f"a fork did not start: {line.decode('utf-8', 'replace')}")
+                why = line.decode("utf-8", "replace")
+                raise ZygoteFailed(f"a fork did not start: {why}", once=True)
             forked.buf = line
             return forked
         except BaseException:
@@ -181,7 +199,7 @@ class Zygote:
                     ids = line.split()[1:]
                     if len(ids) >= 2 and int(ids[-1]) == inside:
                         return pid
-        raise ZygoteFailed(f"the template's child {inside} is not in its cgroup")
+        raise ZygoteFailed(f"the template's child {inside} is not in its cgroup", once=True)
 
     def alive(self) -> bool:
         return not self.broken and self.proc.poll() is None

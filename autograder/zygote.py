@@ -220,7 +220,10 @@ def main(argv):
             for fd in fds:
                 os.close(fd)
             return 0 if not msg else 2
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as e:  # out of processes (a fork bomb elsewhere): this one starts cold
+            pid = f"!{e}"  # never exit here: every fork lives in our pid namespace and dies with it
         if pid == 0:
             sock.close()
             fork_worker(fds[:5], fds[5], tmp_bytes, spec_argv, worker_mod, w)

@@ -200,7 +200,8 @@ def test_a_template_that_died_is_replaced_by_cold_workers_not_by_errors():
     assert template.zygote_for(limits, None) is None  # this process stays cold for that key
 
 
-def test_the_first_worker_starts_cold_and_the_second_forks():
+def test_the_first_worker_starts_cold_and_the_second_forks(monkeypatch):
+    monkeypatch.setattr(template, "_many", [])  # as in a lone `grade` (a batch test may have run)
     limits = Limits(processes=61)  # a key no other test has asked for
     with WorkerProcess(limits, files={template.new_stage(): None}) as w:
         assert not w.forked  # alone, a cold worker imports torch while the parent goes on
@@ -210,3 +211,38 @@ def test_the_first_worker_starts_cold_and_the_second_forks():
         assert w.forked
         wait_ready(w)
         assert run(w, "RESULT = 2\n") == 2
+
+
+def test_a_fork_bomb_costs_the_template_one_fork_not_its_other_workers():
+    limits = Limits(processes=48)  # a key of its own: a small process limit for the uid
+    bomb = forked(limits)
+    try:
+        started = run(
+            bomb,
+            """
+            import os, time
+            RESULT = 0
+            for _ in range(200):
+                try:
+                    pid = os.fork()
+                except OSError:
+                    break
+                if pid == 0:
+                    time.sleep(60)
+                    os._exit(0)
+                RESULT += 1
+            """,
+        )
+        assert 0 < started < 200  # the limit stopped it
+        z = template.zygote_for(limits, None)
+        try:  # the template cannot fork now; the worker it was asked for starts cold (or fails)
+            with WorkerProcess(limits, files={template.new_stage(): None}) as other:
+                assert not other.forked
+        except (OSError, WorkerGone):
+            pass
+        assert z.alive() and template.zygote_for(limits, None) is z  # it stays, for later
+        assert run(bomb, "RESULT = 'still here'\n") == "still here"  # inside its pid namespace
+    finally:
+        bomb.close()  # its children go with it, and the uid has processes again
+    with forked(limits) as w:
+        assert run(w, "RESULT = 3\n") == 3
