@@ -27,7 +27,7 @@ CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS = 0x00020000, 0x02000000, 0x04000000
 CLONE_NEWIPC, CLONE_NEWUSER = 0x08000000, 0x10000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_REC, MS_PRIVATE = 32, 16384, 1 << 18
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_CAP_AMBIENT = 1, 4, 24, 47
 OPEN_TREE_CLONE, AT_RECURSIVE, O_CLOEXEC = 1, 0x8000, 0o2000000
 SYS_OPEN_TREE, SYS_MOVE_MOUNT, MOVE_MOUNT_F_EMPTY_PATH, AT_FDCWD = 428, 429, 4, -100
@@ -88,6 +88,11 @@ def fresh_tmp(size: int):
     for p, fd in trees:
         os.makedirs(p, exist_ok=True)
         move_mount(fd, p)
+    # the folders made to hold them are read-only, as bubblewrap's are: a cell cannot add files
+    # beside the checkout's .venv (a path that looks like the checkout's own)
+    for top in sorted({"/".join(p.split("/")[:3]) for p in below} - set(below)):
+        mount(top, top, None, MS_BIND | MS_REC)
+        mount(None, top, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
 
 
