@@ -247,16 +247,16 @@ def longest_first(todo: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
 
 def _each(job: _Job, todo: list[tuple[Path, str]], workers: int, slots: str):
     "Grade todo, `workers` at a time; yields each submission's (name, score, max, broke) as done."
+    oracle = _oracles(job.opts)
     if len(todo) > 1:
         template.expect_many()  # its workers fork from a template from the first one on
+        _warm(job, todo[0][0], oracle)
     if workers <= 1 or len(todo) <= 1:
-        oracle = _oracles(job.opts)
         for p, n in todo:
             yield job.one(p, n, oracle)
         return
     todo = longest_first(todo)
     if slots == "threads":
-        oracle = _oracles(job.opts)
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for f in as_completed([pool.submit(job.one, p, n, oracle) for p, n in todo]):
                 yield f.result()
@@ -268,12 +268,15 @@ def _each(job: _Job, todo: list[tuple[Path, str]], workers: int, slots: str):
     # with what is imported here; forkserver otherwise, since a fork copies no thread's locks
     ctx = multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
     sys.stdout.flush()  # a forked slot would print what is still buffered a second time
+    # forked slots share this process's template and oracle (torch, the reference, the tests
+    # imported once); forkserver ones start their own
+    shared = oracle if ctx.get_start_method() == "fork" and template.share() else None
     pending, alone = list(todo), False
     while pending:
         # a grading process that dies (killed, out of memory) breaks its pool and every
         # submission queued in it; those are graded again, one process at a time until the one
         # that was running when it died is found: only that one gets a report saying so
-        pending, died = yield from _pool(ctx, job, pending, 1 if alone else workers, alone)
+        pending, died = yield from _pool(ctx, job, pending, 1 if alone else workers, alone, shared)
         if died is not None:
             p, n = died
             why = RuntimeError("the grading process stopped while grading it (killed, or out "
@@ -282,7 +285,21 @@ def _each(job: _Job, todo: list[tuple[Path, str]], workers: int, slots: str):
         alone = bool(pending) and died is None
 
 
-def _pool(ctx, job: _Job, todo: list, workers: int, alone: bool):
+def _warm(job: _Job, first: Path, oracle: _Locked):
+    "Start the batch's template, and import torch, the reference and the tests while it starts."
+    from autograder.grade import warm_up
+
+    try:
+        oracle.resolve(warm_up(first, job.opts))
+    except Exception:  # an assignment that cannot load: each submission's report says why
+        pass
+    if job.feedback:  # the class summary at the end draws with it too
+        from autograder import feedback
+
+        feedback.warm_up()
+
+
+def _pool(ctx, job: _Job, todo: list, workers: int, alone: bool, oracle=None):
     """Grade todo in `workers` processes, yielding each result; returns what is left to grade
     after the pool broke, and (alone) the submission that was being graded when it did."""
     from concurrent.futures import ProcessPoolExecutor
@@ -290,7 +307,7 @@ def _pool(ctx, job: _Job, todo: list, workers: int, alone: bool):
 
     left, died = [], None
     with ProcessPoolExecutor(
-        min(workers, len(todo)), mp_context=ctx, initializer=_slot_start, initargs=(job,)
+        min(workers, len(todo)), mp_context=ctx, initializer=_slot_start, initargs=(job, oracle)
     ) as pool:
         futures = {pool.submit(_slot_one, p, n): (p, n) for p, n in todo}
         for f in futures if alone else as_completed(futures):  # alone: in the order they ran
@@ -307,9 +324,10 @@ def _pool(ctx, job: _Job, todo: list, workers: int, alone: bool):
 _SLOT: dict = {}  # in a grading process of a batch: its job and its oracles
 
 
-def _slot_start(job: _Job):
+def _slot_start(job: _Job, oracle: _Locked | None):
+    "A grading process begins: with its parent's oracle where it was forked from it."
     template.expect_many()
-    _SLOT.update(job=job, oracle=_oracles(job.opts))
+    _SLOT.update(job=job, oracle=oracle or _oracles(job.opts))
 
 
 def _slot_one(path: Path, name: str):

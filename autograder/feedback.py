@@ -41,6 +41,12 @@ def training_of(r: Report) -> dict:
     }
 
 
+def warm_up():
+    "Import what the pages are drawn with (a third of a second), once for a whole batch."
+    import matplotlib.figure  # noqa: F401
+    import matplotlib.ticker  # noqa: F401
+
+
 def curve_png(
     history, reference=None, threshold: float | None = None, names=None, title="Training run"
 ) -> bytes | None:

@@ -59,6 +59,7 @@ class Session:
         self.isolation = "none"  # what the last worker ran under; "none" if none ever started
         self.instructor_errors: list[str] = []  # mistakes in the assignment's tests, file and line
         self.memory_cap = "none"  # how the last worker's memory was capped: "cgroup" or "rlimit"
+        self.forked = False  # whether the last worker was forked from a template (not cold)
         # files a probe reads (testing.File) are linked into one folder that every worker of the
         # submission sees read-only, so a new file needs no restart; only the parent adds to it
         self.stage = template.new_stage()  # where every worker, forked or cold, can see it
@@ -116,7 +117,7 @@ class Session:
     def _use(self, w: WorkerProcess):
         "Make w the current worker; its cells run at the next `ensure`."
         self.worker, self.ready, self.answered = w, False, False
-        self.isolation, self.memory_cap = w.isolation, w.memory_cap
+        self.isolation, self.memory_cap, self.forked = w.isolation, w.memory_cap, w.forked
 
     def ensure(self) -> WorkerProcess:
         "A worker that has run the submission's cells: the current one, or a new one."
@@ -412,6 +413,7 @@ def grade_notebook(
             meta["worker_peak_mib"] = session.peak_mib()
         meta["isolation"] = session.isolation
         meta["memory_cap"] = session.memory_cap
+        meta["worker_forked"] = session.forked
         session.close()
     meta.update(
         seconds=round(time.perf_counter() - t0, 3),
@@ -419,6 +421,22 @@ def grade_notebook(
         worker_restarts=max(session.restarts, 0),
     )
     return _report(sub.name, a, results, meta)
+
+
+def warm_up(path: Path, opts: Options) -> str:
+    """Before a batch's first submission (path): start the template its workers fork from, then
+    import torch and the tests while it imports torch too. The assignment's name."""
+    name = asg.infer(path, opts.assignment)[0]
+    a = asg.get(name)
+    if opts.device in ("cpu", "auto"):  # a GPU's workers start cold: this one is then unused
+        template.zygote_for(replace(opts.limits, device="cpu"), a.probes_file, now=True)
+    import torch
+
+    from autograder.runner import collect
+
+    torch.set_num_threads(1)
+    collect(a.tests, opts.hidden)
+    return name
 
 
 def first_key(a: asg.Assignment, opts: Options) -> str:

@@ -403,7 +403,7 @@ class Grading:
 
         with torch.random.fork_rng():
             state = random.getstate()
-            torch.manual_seed(rng)
+            seed_torch(torch, rng)
             random.seed(rng)
             try:
                 with quiet():  # a reference that prints (a training loop's progress)
@@ -435,7 +435,7 @@ class ReferenceSession:
 
         args = copy.deepcopy(args)  # as the worker gets its own copy: an in-place change stays here
         with torch.random.fork_rng():
-            torch.manual_seed(seed)
+            seed_torch(torch, seed)
             random.seed(seed)
             try:
                 with quiet():
@@ -463,6 +463,14 @@ class _ThreadStdout(io.TextIOBase):
 
 
 _STDOUT_LOCK = threading.Lock()
+
+
+def seed_torch(torch, seed: int):
+    """torch.manual_seed, less the traceback it records for each accelerator not yet started
+    (a millisecond a call under pytest's deep stack, seventy calls a submission)."""
+    torch.random.default_generator.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
 
 
 @contextlib.contextmanager

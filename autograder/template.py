@@ -6,11 +6,17 @@ namespaces, /tmp, /proc and cgroup (see zygote.py); this side hands it its pipes
 socket, moves it into the worker's cgroup before it may go on, and waits until it says it is
 ready. Anything that goes wrong makes that template unusable and the caller starts a cold worker
 instead: a fork is an optimisation, never a different verdict. AG_NO_ZYGOTE=1 turns it off.
+
+A template starts without waiting for it (it imports torch while its process does too) and is
+waited for at its first fork. A batch's grading processes share their parent's templates
+(`share`): each order and its answer carry a token, under a lock that is both a thread lock and a
+POSIX record lock, which the kernel drops if a process dies holding it.
 """
 
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import secrets
 import select
@@ -20,6 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
 
 
@@ -36,10 +43,14 @@ class ZygoteFailed(Exception):
 class Forked:
     "A forked worker, as much of a Popen as the sandbox uses: pid, poll, wait, returncode."
 
-    def __init__(self, pid: int, status: int):
+    def __init__(self, pid: int, status: int, buf: bytes = b""):
         self.pid, self.status, self.returncode = pid, status, None
-        self.buf = b""
+        self.buf, self.lock = buf, threading.Lock()
         self.why = ""  # what its pid 1 said instead of an exit code (a sandbox step that failed)
+        # threads wait on it at once (the watchdog's kill, the grader's poll): it stays open, and
+        # its number never goes to another file, until this object is gone
+        os.set_blocking(status, False)
+        weakref.finalize(self, os.close, status)
 
     def _read(self, timeout: float | None) -> bool:
         "Read what the status pipe has; True once the worker's end is known."
@@ -48,20 +59,23 @@ class Forked:
         ready, _, _ = select.select([self.status], [], [], timeout)
         if not ready:
             return False
-        chunk = os.read(self.status, 512)
-        self.buf += chunk
-        lines = [ln for ln in self.buf.split(b"\n")[:-1] if ln != b"+"]
-        if lines:
+        with self.lock:
+            if self.returncode is not None:
+                return True
             try:
-                self.returncode = int(lines[0])
-            except ValueError:
-                self.returncode, self.why = -9, lines[0].decode("utf-8", "replace")[1:300]
-        elif not chunk:
-            self.returncode = -9  # its pid 1 died without a word: killed
-        if self.returncode is not None:
-            os.close(self.status)
-            return True
-        return False
+                chunk = os.read(self.status, 512)
+            except BlockingIOError:  # another thread read it first
+                return False
+            self.buf += chunk
+            lines = [ln for ln in self.buf.split(b"\n")[:-1] if ln != b"+"]
+            if lines:
+                try:
+                    self.returncode = int(lines[0])
+                except ValueError:
+                    self.returncode, self.why = -9, lines[0].decode("utf-8", "replace")[1:300]
+            elif not chunk:
+                self.returncode = -9  # its pid 1 died without a word: killed
+            return self.returncode is not None
 
     def poll(self) -> int | None:
         self._read(0)
@@ -95,13 +109,15 @@ class Zygote:
             shutil.copy(probes, os.path.join(self.home, "grader", "assignment_probes.py"))
             argv[3] = "/grader/assignment_probes.py"
         cmd = sandbox.bwrap_command(self, argv, script="zygote.py", die_with_parent=False)
-        err_r, err_w = os.pipe()
+        # its stderr goes to a file, read only if it fails: no reader thread, so a batch can still
+        # fork its grading processes from a parent that holds a template
+        self.err = tempfile.TemporaryFile(dir=self.home)
         try:
             self.proc = subprocess.Popen(
                 cmd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=err_w,
+                stderr=self.err,
                 cwd="/",
                 env=sandbox.worker_env(limits.threads, "/tmp"),
                 pass_fds=(theirs.fileno(),),
@@ -110,20 +126,42 @@ class Zygote:
             )
         finally:
             theirs.close()
-            os.close(err_w)
-        self.stderr = sandbox.Drain(err_r)
-        self.pid = os.getpid()  # a grading process forked from ours must not use this template
-        self.broken = ""
-        ours.settimeout(120)
+        self.pid = os.getpid()  # the owner: only it closes the template
+        self.broken, self.started, self.shared = "", False, False
+        self.order = tempfile.TemporaryFile(dir=self.home)  # its POSIX lock orders the processes
+
+    def _hello(self):
+        "Wait (under the lock) for the template to say it is ready, the first time only."
+        if self.started:
+            return
+        self.sock.settimeout(120)
         try:
-            hello = ours.recv(512)
+            hello = self.sock.recv(512)
         except OSError as e:
             hello = f"no answer ({e})".encode()
         if hello != b"ready":
-            self.close()
-            self.stderr.join(2)
             why = hello.decode("utf-8", "replace") or "exited"
-            raise ZygoteFailed(f"the template did not start: {why}\n{self.stderr.text()[-2000:]}")
+            self.broken = f"the template did not start: {why}\n{self.stderr_text()[-2000:]}"
+            raise ZygoteFailed(self.broken)
+        self.started = True
+
+    def wait_ready(self) -> bool:
+        "Wait until the template can fork; False if it cannot (it is then broken)."
+        try:
+            with self.lock, _Ordered(self.order):
+                self._hello()
+            return True
+        except ZygoteFailed:
+            return False
+
+    def stderr_text(self) -> str:
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+        fd = self.err.fileno()  # pread: the file's offset is the template's too
+        size = os.fstat(fd).st_size
+        return os.pread(fd, 4000, max(0, size - 4000)).decode("utf-8", "replace")
 
     def shown(self, files: dict) -> dict | None:
         "Where a fork sees these files: only those under the stages root can be shown, else None."
@@ -141,16 +179,11 @@ class Zygote:
         status_r, status_w = os.pipe()
         go_r, go_w = os.pipe()
         try:
-            with self.lock:
+            with self.lock, _Ordered(self.order):
                 if self.broken:
                     raise ZygoteFailed(self.broken)
-                try:
-                    self.sock.settimeout(timeout)
-                    socket.send_fds(self.sock, [b"fork"], [*fds, status_w, go_r])
-                    said = self.sock.recv(512)
-                except OSError as e:
-                    self.broken = f"the template stopped answering ({e})"
-                    raise ZygoteFailed(self.broken) from None
+                self._hello()
+                said = self._order(fds, status_w, go_r, timeout)
             if said.startswith(b"!"):
                 raise ZygoteFailed(f"the template could not fork: {said[1:].decode()}", once=True)
             try:
@@ -167,15 +200,13 @@ class Zygote:
             except OSError as e:  # the child waits for "g" and leaves when go_w closes
                 raise ZygoteFailed(f"a fork could not join its cgroup ({e})", once=True) from None
             os.write(go_w, b"g")
-            forked = Forked(host, status_r)
             ready, _, _ = select.select([status_r], [], [], timeout)
             line = os.read(status_r, 512) if ready else b"(no answer)"
             if not line.startswith(b"+\n"):
                 group.kill()
                 why = line.decode("utf-8", "replace")
                 raise ZygoteFailed(f"a fork did not start: {why}", once=True)
-            forked.buf = line
-            return forked
+            return Forked(host, status_r, line)  # from here on it closes status_r
         except BaseException:
             for fd in (status_r, status_w, go_r):
                 if fd >= 0:
@@ -186,6 +217,26 @@ class Zygote:
             raise
         finally:
             os.close(go_w)
+
+    def _order(self, fds, status_w: int, go_r: int, timeout: float) -> bytes:
+        """Ask for one fork; its answer (a pid inside, or `!why`). Answers come in order, each with
+        its order's token: one meant for a process that died waiting for it is skipped."""
+        token = secrets.token_hex(8).encode()
+        end = time.monotonic() + timeout
+        try:
+            self.sock.settimeout(timeout)
+            socket.send_fds(self.sock, [b"fork " + token], [*fds, status_w, go_r])
+            while True:
+                self.sock.settimeout(max(0.01, end - time.monotonic()))
+                said = self.sock.recv(512)
+                tok, _, rest = said.partition(b" ")
+                if tok == token:
+                    return rest
+                if not said or time.monotonic() >= end:
+                    raise OSError(f"answer {said[:80]!r}")
+        except OSError as e:
+            self.broken = f"the template stopped answering ({e})"
+            raise ZygoteFailed(self.broken) from None
 
     def _host_pid(self, inside: int) -> int:
         "The pid, as this process sees it, of the template's child numbered `inside` there."
@@ -202,13 +253,18 @@ class Zygote:
         raise ZygoteFailed(f"the template's child {inside} is not in its cgroup", once=True)
 
     def alive(self) -> bool:
-        return not self.broken and self.proc.poll() is None
+        "Whether it may fork (a process that shares it learns of its end at its next order)."
+        return not self.broken and (self.pid != os.getpid() or self.proc.poll() is None)
 
     def close(self):
+        "Stop it, in its owner; in a process that shares it, only forget it."
         try:
             self.sock.close()
         except OSError:
             pass
+        if self.pid != os.getpid():
+            self.broken = self.broken or "closed"
+            return
         self.cgroup.kill()
         try:
             self.proc.wait(timeout=10)
@@ -229,6 +285,19 @@ _many: list = []  # non-empty once this process said it will ask for many worker
 def expect_many():
     "This process will grade many submissions: start each template with its first worker."
     _many[:] = [True]
+
+
+class _Ordered:
+    "An exclusive POSIX record lock on a file: between processes (threads use the thread lock)."
+
+    def __init__(self, f):
+        self.fd = f.fileno()
+
+    def __enter__(self):
+        fcntl.lockf(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc):
+        fcntl.lockf(self.fd, fcntl.LOCK_UN)
 
 
 def zygote_for(limits, probes: Path | None, now: bool = False) -> Zygote | None:
@@ -260,6 +329,16 @@ def zygote_for(limits, probes: Path | None, now: bool = False) -> Zygote | None:
     return z if isinstance(z, Zygote) else None
 
 
+def share() -> int:
+    """Before forking grading processes: wait for this process's templates, which they then share
+    instead of starting their own (each would import torch once more). How many are ready."""
+    with _lock:
+        found = [z for z in _templates.values() if isinstance(z, Zygote)]
+    for z in found:
+        z.shared = z.wait_ready()
+    return sum(z.shared for z in found)
+
+
 def failed(limits, probes: Path | None, why: str):
     "Forget a template that could not fork: this process uses cold workers for its key from now."
     stamp = os.stat(probes).st_mtime_ns if probes is not None else 0
@@ -272,9 +351,10 @@ def failed(limits, probes: Path | None, why: str):
 
 def stages() -> str:
     """The folder every worker of this process sees read-only, each submission's stage in it
-    under a random name: traversable (0711) but not listable, so no worker finds another's."""
+    under a random name: traversable (0711) but not listable, so no worker finds another's.
+    A process forked from ours keeps it (a shared template shows only it); ours removes it."""
     with _stages_lock:
-        if not _stages or _stages[0] != str(os.getpid()):
+        if not _stages:
             _stages[:] = [str(os.getpid()), tempfile.mkdtemp(prefix="ag-stages-")]
             os.chmod(_stages[1], 0o711)
         return _stages[1]
@@ -289,10 +369,15 @@ def new_stage() -> str:
 
 
 def _forget():
-    "In a process forked from ours (batch workers): the parent's templates are not ours."
+    """In a process forked from ours (a batch's grading process): it keeps the templates we
+    shared, each with a new thread lock, and forgets the others."""
     global _lock, _stages_lock
     _lock, _stages_lock = threading.Lock(), threading.Lock()
-    _templates.clear()
+    for key, z in list(_templates.items()):
+        if isinstance(z, Zygote) and z.shared and not z.broken:
+            z.lock = threading.Lock()
+        else:
+            del _templates[key]
     _asked.clear()
 
 

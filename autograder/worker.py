@@ -101,7 +101,9 @@ class Worker:
     def probe(self, name: str, args, seed: int, forbidden=()):
         torch = self.probes.torch
         reopen_std_streams()  # one cell closing sys.stdout must not break prints in another
-        torch.manual_seed(seed)
+        torch.random.default_generator.manual_seed(seed)  # torch.manual_seed, less its tracebacks
+        if torch.cuda.is_available():
+            torch.cuda.manual_seed_all(seed)
         random.seed(seed)
         monitor = self.probes.Monitor(forbidden)
         t0 = time.perf_counter()

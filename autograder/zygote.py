@@ -221,7 +221,8 @@ def main(argv):
             msg, fds, _, _ = socket.recv_fds(sock, 64, 6)
         except OSError:
             return 0
-        if msg != b"fork" or len(fds) != 6:
+        order, _, token = msg.partition(b" ")
+        if order != b"fork" or not token or len(fds) != 6:
             for fd in fds:
                 os.close(fd)
             return 0 if not msg else 2
@@ -234,7 +235,7 @@ def main(argv):
             fork_worker(fds[:5], fds[5], tmp_bytes, spec_argv, worker_mod, w)
         for fd in fds:
             os.close(fd)
-        sock.send(str(pid).encode())
+        sock.send(token + b" " + str(pid).encode())  # the token: whose order this answers
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ is not in front of WorkerProcess, so ctypes, fork and sockets are all allowed he
 
 from __future__ import annotations
 
+import json
 import os
 import textwrap
 import time
@@ -248,3 +249,96 @@ def test_a_fork_bomb_costs_the_template_one_fork_not_its_other_workers():
         bomb.close()  # its children go with it, and the uid has processes again
     with forked(limits) as w:
         assert run(w, "RESULT = 3\n") == 3
+
+
+def test_a_process_forked_from_ours_shares_its_template_even_past_one_that_died_mid_order():
+    """A batch's grading processes fork their workers from their parent's template. One that dies
+    after ordering a fork (killed, out of memory) leaves its lock (the kernel drops it) and an
+    answer in the socket: the next process skips that answer and gets its own."""
+    import fcntl
+    import socket
+
+    limits = Limits(processes=60)  # a key of its own
+    z = template.zygote_for(limits, None, now=True)
+    assert template.share() >= 1 and z.shared
+    pid = os.fork()
+    if pid == 0:  # orders a fork on pipes that lead nowhere, then dies holding the lock
+        try:
+            fcntl.lockf(z.order.fileno(), fcntl.LOCK_EX)
+            socket.send_fds(z.sock, [b"fork 0dead0"], [os.open(os.devnull, os.O_RDWR)] * 6)
+        finally:
+            os._exit(0)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    pid = os.fork()
+    if pid == 0:  # a second grading process: the same template, a worker forked from it
+        code = 3
+        try:
+            assert template.zygote_for(limits, None) is z
+            with WorkerProcess(limits, files={template.new_stage(): None}) as w:
+                wait_ready(w)
+                code = 0 if w.forked and run(w, "RESULT = 7\n") == 7 else 4
+        finally:
+            os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    with forked(limits) as w:  # and its owner goes on forking from it
+        assert run(w, "RESULT = 8\n") == 8
+
+
+def test_a_batch_starts_one_template_and_its_grading_processes_fork_from_it(
+    tmp_path, monkeypatch
+):
+    import threading
+
+    from autograder import batch
+    from autograder.assignment import get
+
+    started = tmp_path / "started"
+    real = template.Zygote.__init__
+
+    def counted(self, *a, **kw):
+        with open(started, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        real(self, *a, **kw)
+
+    monkeypatch.setattr(template.Zygote, "__init__", counted)
+    monkeypatch.setattr(template, "_templates", {})  # none held yet, whatever ran before
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # fork: the slots inherit
+    paths = [tmp_path / f"s{i}.ipynb" for i in range(4)]
+    for p in paths:
+        p.write_bytes(get("minibatch").release.read_bytes())
+    try:
+        opts = batch.Options(seed=0, training=False)
+        batch.grade_batch(paths, tmp_path / "out", workers=2, options=opts,
+                          progress=lambda *a: None, feedback=False)  # fmt: skip
+    finally:
+        template.close_all()
+    assert started.read_text().split() == [str(os.getpid())]  # ours, none in the slots
+    for p in paths:
+        meta = json.loads((tmp_path / "out" / p.stem / "report.json").read_text())["meta"]
+        assert meta["worker_forked"] is True and meta["isolation"] == "bwrap", p.stem
+
+
+def test_threads_waiting_on_one_fork_at_once_all_learn_how_it_ended():
+    "The submission's watchdog kills a worker while the grader waits on it (test_bounded's race)."
+    import threading
+
+    w = forked()
+    try:
+        got, errors = [], []
+
+        def wait():
+            try:
+                got.append(w.proc.wait(10))
+            except Exception as e:  # a closed or reused file descriptor, before the fix
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=wait) for _ in range(8)]
+        for t in threads:
+            t.start()
+        time.sleep(0.05)
+        w.kill()
+        for t in threads:
+            t.join(15)
+        assert not errors and len(set(got)) == 1 and len(got) == 8, (got, errors)
+    finally:
+        w.close()
